@@ -1,0 +1,1 @@
+"""ROS-free pieces shared by every package of the workspace."""

@@ -1,0 +1,1 @@
+"""Policies behind one interface (reset / select_action), their loaders and the policy node."""

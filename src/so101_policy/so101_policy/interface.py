@@ -1,0 +1,39 @@
+"""The one policy interface every loader and scripted expert implements.
+
+An observation is a dict keyed by LeRobot feature names:
+- ``observation.state``: joint positions (rad), robot-config joint order, shape (n_joints,);
+- ``observation.environment_state``: privileged sim state, for scripted experts
+  (pick-place: block position xyz, block quaternion wxyz, bowl position xyz -> shape (10,));
+- ``observation.images.<camera>``: uint8 RGB (H, W, 3).
+An action is joint position targets (rad), shape (n_joints,), same joint order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+Observation = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A declared input or output: LeRobot feature name, shape and dtype."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+
+@runtime_checkable
+class Policy(Protocol):
+    input_features: tuple[Feature, ...]
+    output_features: tuple[Feature, ...]
+
+    def reset(self) -> None:
+        """Forget everything from the previous episode (action queues, phase, ...)."""
+
+    def select_action(self, observation: Observation) -> np.ndarray:
+        """One action for this control tick."""

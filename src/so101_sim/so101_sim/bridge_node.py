@@ -1,0 +1,184 @@
+"""ROS 2 bridge around the sim core: joint states, cameras, object poses and /clock out;
+joint position commands in; reset and episode-status services.
+
+Modes:
+- ``lockstep``: the sim advances exactly one control period per received command, then
+  publishes the new observation (deterministic evaluation; the policy sets the pace);
+- ``realtime``: a wall-clock timer steps the sim at ``control_hz`` holding the latest command.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from so101_common.robot_config import load_robot_config
+from so101_sim.cameras import CameraSpec
+from so101_sim.ros_conversions import camera_info_msg, image_msg, pose_msg, stamp_from_seconds
+from so101_sim.sim import Sim, SimConfig
+
+MODES = ("lockstep", "realtime")
+STATUS_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                        reliability=ReliabilityPolicy.RELIABLE)
+LOCKSTEP_REPUBLISH_S = 1.0  # re-send the unchanged observation if no command came (discovery races)
+
+
+class SimBridge(Node):
+    def __init__(self) -> None:
+        super().__init__("sim")
+        p = self._declare_parameters()
+        self.robot = load_robot_config(p["robot_config"] or "so101.yaml")
+        self.policy_cameras = [CameraSpec(n, p["image_width"], p["image_height"]) for n in p["cameras"]]
+        self.video = None
+        if p["publish_video"]:
+            self.video = CameraSpec(p["video_camera"], p["video_width"], p["video_height"])
+        cameras = self.policy_cameras + ([self.video] if self.video else [])
+        self.sim = Sim(SimConfig(scene=p["scene"], control_hz=p["control_hz"]))
+        for camera in cameras:
+            self.sim.cameras.check(camera)
+        missing = set(self.robot.joint_names) ^ set(self.sim.joint_names)
+        if missing:
+            raise ValueError(f"robot config joints {self.robot.joint_names} do not match scene "
+                             f"{p['scene']!r} actuators {self.sim.joint_names}")
+        self._order = [self.sim.joint_names.index(n) for n in self.robot.joint_names]
+        self.mode, self.seed = p["mode"], p["seed"]
+        self._resets = 0
+        self._stepping = False  # True between a reset and the end of the episode
+        self._last_command = time.monotonic()
+
+        self.joint_pub = self.create_publisher(JointState, "joint_states", 10)
+        self.clock_pub = self.create_publisher(Clock, "/clock", 10)
+        self.status_pub = self.create_publisher(String, "episode_status", STATUS_QOS)
+        self.image_pubs = {c.name: self.create_publisher(Image, f"{c.name}/image_raw", 10)
+                           for c in self.policy_cameras}
+        self.info_pubs = {c.name: self.create_publisher(CameraInfo, f"{c.name}/camera_info", 10)
+                          for c in self.policy_cameras}
+        self.video_pub = self.create_publisher(Image, "video/image_raw", 10) if self.video else None
+        self.pose_pubs = {name: self.create_publisher(PoseStamped, f"objects/{name}/pose", 10)
+                          for name in self.sim.task.objects}
+        self.create_subscription(JointState, "joint_commands", self._on_command, 10)
+        self.create_service(Trigger, "~/reset", self._on_reset)
+        self.create_service(Trigger, "~/episode_status", self._on_status)
+        period = self.sim.control_period
+        if self.mode == "realtime":
+            self.create_timer(period, self._on_tick)
+        else:
+            self.create_timer(LOCKSTEP_REPUBLISH_S, self._on_idle)
+        self.get_logger().info(
+            f"scene {p['scene']} in {self.mode} mode at {1 / period:.1f} Hz, cameras "
+            f"{[c.name for c in self.policy_cameras]} {p['image_width']}x{p['image_height']}"
+            + (f", video {self.video.name} {self.video.width}x{self.video.height}" if self.video else ""))
+
+    def _declare_parameters(self) -> dict:
+        defaults = {
+            "scene": "so101_pick_place", "robot_config": "", "mode": "lockstep", "control_hz": 30.0,
+            "seed": 0, "cameras": ["overhead_cam", "wrist_cam"], "image_width": 128, "image_height": 96,
+            "publish_video": False, "video_camera": "overhead_cam", "video_width": 640, "video_height": 480,
+        }
+        values = {k: self.declare_parameter(k, v).value for k, v in defaults.items()}
+        if values["mode"] not in MODES:
+            raise ValueError(f"parameter mode: expected one of {MODES}, got {values['mode']!r}")
+        return values
+
+    # -- callbacks ----------------------------------------------------------------------------
+    def _on_command(self, msg: JointState) -> None:
+        self._last_command = time.monotonic()
+        targets = self.sim.data.ctrl.copy()
+        for name, value in zip(msg.name, msg.position):
+            if name in self.sim.joint_names:
+                targets[self.sim.joint_names.index(name)] = value
+        self.sim.set_targets(targets)
+        if self.mode == "lockstep" and self._stepping:
+            self._advance()
+
+    def _on_tick(self) -> None:
+        if self._stepping:
+            self._advance()
+
+    def _on_idle(self) -> None:
+        if self._stepping and time.monotonic() - self._last_command > LOCKSTEP_REPUBLISH_S:
+            self._publish_observation()
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        seed = self.seed + self._resets
+        self._resets += 1
+        status = self.sim.reset(seed)
+        self._stepping = True
+        self._last_command = time.monotonic()
+        self._publish_status()
+        self._publish_observation()
+        response.success = True
+        response.message = json.dumps({"episode": status.episode, "seed": seed})
+        return response
+
+    def _on_status(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success = True
+        response.message = json.dumps(self.sim.status.to_dict())
+        return response
+
+    # -- stepping and publishing --------------------------------------------------------------
+    def _advance(self) -> None:
+        status = self.sim.step()
+        self._publish_observation()
+        if status.done:
+            self._stepping = False
+            self._publish_status()
+            self.get_logger().info(f"episode {status.episode} (seed {status.seed}): "
+                                   f"{status.outcome.value} after {status.steps} steps")
+
+    def _publish_status(self) -> None:
+        self.status_pub.publish(String(data=json.dumps(self.sim.status.to_dict())))
+
+    def _publish_observation(self) -> None:
+        stamp = stamp_from_seconds(self.sim.time)
+        self.clock_pub.publish(Clock(clock=stamp))
+        for cam in self.policy_cameras:
+            frame = self.robot.camera_frames.get(cam.name, cam.name)
+            self.image_pubs[cam.name].publish(image_msg(self.sim.cameras.render(self.sim.data, cam), stamp, frame))
+            fovy = float(self.sim.model.camera(cam.name).fovy[0])
+            self.info_pubs[cam.name].publish(camera_info_msg(cam.width, cam.height, fovy, stamp, frame))
+        if self.video_pub is not None:
+            frame = self.robot.camera_frames.get(self.video.name, self.video.name)
+            self.video_pub.publish(image_msg(self.sim.cameras.render(self.sim.data, self.video), stamp, frame))
+        for name, (pos, quat) in self.sim.object_poses().items():
+            self.pose_pubs[name].publish(pose_msg(pos, quat, stamp))
+        # Joint states last: a lockstep policy acts once the state of a new stamp arrives.
+        js = JointState()
+        js.header.stamp = stamp
+        js.name = list(self.robot.joint_names)
+        js.position = self.sim.joint_positions()[self._order].tolist()
+        js.velocity = self.sim.joint_velocities()[self._order].tolist()
+        js.effort = self.sim.joint_efforts()[self._order].tolist()
+        self.joint_pub.publish(js)
+
+    def destroy_node(self) -> None:
+        self.sim.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SimBridge()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tasks: per-scene randomization and the monitor that judges each episode."""
