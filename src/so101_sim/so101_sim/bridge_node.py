@@ -14,7 +14,6 @@ import time
 
 import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -22,6 +21,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
+from so101_common.node_runner import run_node
 from so101_common.robot_config import load_robot_config
 from so101_sim.cameras import CameraSpec
 from so101_sim.ros_conversions import camera_info_msg, image_msg, pose_msg, stamp_from_seconds
@@ -167,17 +167,7 @@ class SimBridge(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimBridge()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(SimBridge, args)
 
 
 if __name__ == "__main__":

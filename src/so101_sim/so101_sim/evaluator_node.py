@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import Image
@@ -21,6 +20,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from tqdm import tqdm
 
+from so101_common.node_runner import run_node
 from so101_sim.bridge_node import STATUS_QOS
 from so101_sim.evaluation import print_report, summarize, write_report
 from so101_sim.ros_conversions import image_array
@@ -99,6 +99,9 @@ class Evaluator(Node):
         except EvaluationError as err:
             self.get_logger().error(str(err))
             code = 1
+        except KeyboardInterrupt:
+            self.get_logger().warning(f"interrupted after {len(episodes)} episodes; writing what was done")
+            code = 130
         finally:
             if self._video is not None:
                 self._video.close()
@@ -113,19 +116,7 @@ class Evaluator(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    code = 1
-    node = None
-    try:
-        node = Evaluator()
-        code = node.run()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        code = 130
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    sys.exit(code)
+    run_node(Evaluator, args, run=lambda node: node.run())
 
 
 if __name__ == "__main__":

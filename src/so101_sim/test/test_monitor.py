@@ -88,3 +88,11 @@ def test_status_is_json_friendly(sim):
     status = _run_out(sim)
     as_dict = status.to_dict()
     assert as_dict["outcome"] == "never_picked_up" and as_dict["done"] is True
+
+
+def test_block_held_still_inside_the_bowl_is_not_yet_success(sim):
+    bowl = sim.object_poses()["bowl"][0]
+    _hold(sim, [bowl[0], bowl[1], 0.035], 20)  # lifted (above the lift threshold), below the rim
+    assert not sim.status.done  # settling only counts once the block is down
+    status = _run_out(sim)
+    assert status.outcome is Outcome.SUCCESS

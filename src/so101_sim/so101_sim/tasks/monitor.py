@@ -111,7 +111,7 @@ class PickPlaceMonitor:
             s.events.append(Event("place" if near_goal else "drop", s.steps, where))
         self._lifted = lifted
 
-        at_rest_in_bowl = self.in_bowl(block_pos) and block_speed < c.settle_speed
+        at_rest_in_bowl = self.in_bowl(block_pos) and not lifted and block_speed < c.settle_speed
         self._settled_in_bowl = self._settled_in_bowl + 1 if at_rest_in_bowl else 0
         off_table = (
             np.linalg.norm(block_pos[:2]) > c.workspace_radius or height < -c.block_half_size

@@ -1,0 +1,71 @@
+"""The `so101` command.
+
+    so101 launch eval_sim.launch.py n_episodes:=10 seed:=0   # the launch file's graph, no ros2 launch
+    so101 launch --show-args eval_sim.launch.py              # its arguments
+
+Each subcommand is an ``add_<name>(subparsers)`` function that sets its handler. Errors the user
+can fix (`So101Error`) are one message on stderr and exit code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from so101.errors import ArgumentError, So101Error
+from so101.graph import graph_for_launch_file
+from so101.graph_file import load_graph
+from so101.launcher import Launcher
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except So101Error as err:
+        print(f"so101: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="so101", description="Commands of the SO-101 workspace.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    add_launch(subparsers)
+    return parser
+
+
+def add_launch(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "launch", help="start the graph of a launch file (what `ros2 launch so101 <file>` starts)",
+        description="Start the nodes of config/graphs/<name>.yaml, the graph that launch/<name>.launch.py "
+                    "describes, each in its own process; end when the graph ends or on Ctrl-C.")
+    parser.add_argument("launch_file", help="launch file name, e.g. eval_sim.launch.py")
+    parser.add_argument("arguments", nargs="*", metavar="name:=value", help="launch arguments")
+    parser.add_argument("-s", "--show-args", action="store_true", help="print the launch arguments and exit")
+    parser.set_defaults(handler=run_launch)
+
+
+def run_launch(args: argparse.Namespace) -> int:
+    graph = load_graph(graph_for_launch_file(args.launch_file))
+    if args.show_args:
+        print(f"{graph.launch_file}: {graph.description}\n\nArguments (pass as name:=value):\n"
+              f"{graph.describe_arguments()}")
+        return 0
+    return Launcher(graph.resolve(parse_assignments(args.arguments))).run()
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["seed:=3", "report:="]`` -> ``{"seed": "3", "report": ""}``; the last one wins."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, separator, value = item.partition(":=")
+        if not separator or not name:
+            raise ArgumentError(f"expected a launch argument as name:=value, got {item!r}")
+        values[name] = value
+    return values
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Integration tests run the workspace the way a user does: the `so101` command on an isolated,
+loopback-only ROS 2 domain."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from so101_common.ros_testing import isolate_ros
+
+WORKSPACE = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ros_domain(tmp_path_factory):
+    return isolate_ros(tmp_path_factory.mktemp("ros_log"))
+
+
+def run_so101(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`./so101 <args>` from the workspace root, output captured."""
+    return subprocess.run([str(WORKSPACE / "so101"), *args], cwd=WORKSPACE, capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ))

@@ -1,0 +1,85 @@
+"""End to end: `so101 launch eval_sim.launch.py` runs sim bridge + policy node + evaluator as
+separate ROS 2 processes, evaluates the scripted expert and writes the report and video."""
+
+from __future__ import annotations
+
+import json
+
+import imageio.v3 as iio
+import pytest
+
+from conftest import run_so101
+
+OUTCOMES = {"success", "never_picked_up", "dropped_during_transport", "missed_goal", "timeout"}
+
+
+@pytest.fixture(scope="module")
+def evaluation(tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    result = run_so101("launch", "eval_sim.launch.py", "n_episodes:=3", "seed:=0", "policy:=expert",
+                       f"report:={out / 'report.json'}", "record_video:=true")
+    return result, out
+
+
+def test_expert_evaluation_through_the_ros_graph(evaluation):
+    result, out = evaluation
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["n_episodes"] == 3 and report["complete"] is True
+    assert report["n_success"] >= 2
+    assert report["pc_success"] == pytest.approx(100 * report["success_rate"])
+    low, high = report["success_rate_ci95"]
+    assert 0 <= low <= report["success_rate"] <= high <= 1
+    assert set(report["outcomes"]) == OUTCOMES and sum(report["outcomes"].values()) == 3
+    assert [e["seed"] for e in report["episodes"]] == [0, 1, 2]
+    for episode in report["episodes"]:
+        assert episode["outcome"] in OUTCOMES and episode["done"] is True
+        assert 0 < episode["steps"] <= 300
+        if episode["outcome"] == "success":
+            assert [e["kind"] for e in episode["events"]][:1] == ["pick"]
+            assert episode["max_height"] > 0.04
+    assert 0 <= report["pick_rate"] <= 1 and report["avg_max_height"] > 0
+
+
+def test_terminal_table_is_printed(evaluation):
+    result, _ = evaluation
+    text = result.stdout + result.stderr
+    assert "success rate" in text and "dropped_during_transport" in text
+
+
+def test_video_has_frames_of_every_episode(evaluation):
+    result, out = evaluation
+    report = json.loads((out / "report.json").read_text())
+    frames = iio.imread(report["video"], index=None, plugin="pyav")
+    steps = sum(e["steps"] for e in report["episodes"])
+    assert frames.shape[1:] == (480, 640, 3)
+    assert frames.shape[0] >= steps  # one frame per tick (+ the reset frames)
+
+
+def test_same_seed_gives_the_same_report(evaluation, tmp_path):
+    result, out = evaluation
+    again = run_so101("launch", "eval_sim.launch.py", "n_episodes:=1", "seed:=0",
+                      f"report:={tmp_path / 'r.json'}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    first = json.loads((out / "report.json").read_text())["episodes"][0]
+    second = json.loads((tmp_path / "r.json").read_text())["episodes"][0]
+    assert (second["outcome"], second["steps"], second["max_height"]) == (
+        first["outcome"], first["steps"], first["max_height"])
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["eval_sim.launch.py", "episodes:=3"], ["episodes", "n_episodes"]),
+        (["eval_sim.launch.py", "record_video:=maybe"], ["record_video", "true", "false"]),
+        (["eval_sim.launch.py", "policy:=nonsense", "n_episodes:=1"], ["nonsense", "expert"]),
+        (["teleop_on_mars.launch.py"], ["teleop_on_mars.launch.py", "eval_sim.launch.py"]),
+    ],
+)
+def test_bad_input_gives_one_clear_error(args, words):
+    result = run_so101("launch", *args, timeout=300)
+    assert result.returncode != 0
+    text = result.stdout + result.stderr
+    for word in words:
+        assert word in text, text[-2000:]
+    assert "Traceback" not in result.stderr[-2000:]

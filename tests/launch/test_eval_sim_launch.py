@@ -1,0 +1,151 @@
+"""launch/eval_sim.launch.py and `so101 launch eval_sim.launch.py` start the same graph.
+
+With launch_ros installed the real LaunchDescription is checked; without it (this machine) the
+launch file runs against the recording test double in fake_launch.py.
+"""
+
+import ast
+import importlib.util
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from ament_index_python.packages import get_package_share_directory
+
+import fake_launch
+from so101.graph import graph_for_launch_file
+from so101.graph_file import load_graph
+from so101.launcher import installed_executable, node_command
+
+WORKSPACE = Path(__file__).resolve().parents[2]
+INSTALLED = Path(get_package_share_directory("so101")) / "launch" / "eval_sim.launch.py"
+ARGUMENT_SETS = [
+    {},
+    {"n_episodes": "3", "seed": "7", "policy": "/tmp/policy", "report": "out.json",
+     "record_video": "true", "mode": "realtime"},
+]
+
+
+@pytest.fixture
+def graph():
+    return load_graph(graph_for_launch_file("eval_sim.launch.py"))
+
+
+@pytest.fixture
+def fake_entities(monkeypatch):
+    fake_launch.install(monkeypatch)
+    return generate_launch_description().entities
+
+
+def generate_launch_description():
+    """Load the installed launch file as `ros2 launch so101 eval_sim.launch.py` does."""
+    spec = importlib.util.spec_from_file_location("eval_sim_launch", INSTALLED)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate_launch_description()
+
+
+def of_type(entities, cls):
+    return [e for e in entities if isinstance(e, cls)]
+
+
+def test_launch_file_is_a_shim_over_the_shared_description():
+    source = WORKSPACE / "launch" / "eval_sim.launch.py"
+    assert INSTALLED.resolve() == source.resolve()
+    tree = ast.parse(source.read_text())
+    assert not of_type(tree.body, (ast.Import, ast.ImportFrom)), "launch/launch_ros must be imported lazily"
+    (function,) = of_type(tree.body, ast.FunctionDef)
+    assert function.name == "generate_launch_description"
+    imports = [(n.module, [a.name for a in n.names]) for n in of_type(ast.walk(function), ast.ImportFrom)]
+    assert imports == [("so101.launch_description", ["launch_description_for"])]
+    assert ast.unparse(function.body[-1]) == "return launch_description_for(__file__)"
+
+
+def test_declared_arguments_are_the_graph_arguments(fake_entities, graph):
+    declared = of_type(fake_entities, fake_launch.DeclareLaunchArgument)
+    assert [d.name for d in declared] == ["n_episodes", "seed", "policy", "report", "record_video", "mode"]
+    assert [(d.name, d.kwargs) for d in declared] == [
+        (a.name, {"default_value": a.default, "description": a.description,
+                  **({"choices": list(a.choices)} if a.choices else {})})
+        for a in graph.arguments.values()]
+
+
+@pytest.mark.parametrize("given", ARGUMENT_SETS)
+def test_nodes_are_the_ones_so101_launch_starts(fake_entities, graph, given):
+    values = fake_launch.configurations(of_type(fake_entities, fake_launch.DeclareLaunchArgument), given)
+    handlers = {id(h.args[0].kwargs["target_action"]): h.args[0]
+                for h in of_type(fake_entities, fake_launch.RegisterEventHandler)}
+    launched = [fake_launch.evaluate_node(node, handlers[id(node)], values)
+                for node in of_type(fake_entities, fake_launch.Node)]
+    assert launched == graph.resolve(given)
+
+
+def test_parameters_are_typed(graph):
+    sim, policy, evaluator = graph.resolve(ARGUMENT_SETS[1])
+    assert [(n.package, n.executable, n.full_name) for n in (sim, policy, evaluator)] == [
+        ("so101_sim", "sim_bridge", "/so101/sim"), ("so101_policy", "policy_node", "/so101/policy"),
+        ("so101_sim", "evaluator", "/so101/evaluator")]
+    assert sim.parameters == {"seed": 7, "mode": "realtime", "publish_video": True}
+    assert policy.parameters == {"policy": "/tmp/policy", "mode": "realtime"}
+    assert evaluator.parameters == {"n_episodes": 3, "report": "out.json", "record_video": True}
+    assert evaluator.shutdown_on_exit and not sim.shutdown_on_exit and not policy.shutdown_on_exit
+
+
+def test_graph_ends_with_the_evaluator_or_a_failure(fake_entities):
+    handlers = {h.args[0].kwargs["target_action"].kwargs["name"]: h.args[0].kwargs["on_exit"]
+                for h in of_type(fake_entities, fake_launch.RegisterEventHandler)}
+    assert set(handlers) == {"sim", "policy", "evaluator"}
+    assert [type(a) for a in handlers["evaluator"]] == [fake_launch.Shutdown]
+    for name in ("sim", "policy"):
+        assert handlers[name](SimpleNamespace(returncode=0), None) is None
+        assert [type(a) for a in handlers[name](SimpleNamespace(returncode=1), None)] == [fake_launch.Shutdown]
+
+
+def test_so101_launch_commands(graph, tmp_path):
+    share = Path(get_package_share_directory("so101"))
+    for spec in graph.resolve({}):
+        command = node_command(spec, installed_executable(spec.package, spec.executable), tmp_path / "o.yaml")
+        assert command[1:6] == ["--ros-args", "-r", f"__node:={spec.name}", "-r", "__ns:=/so101"]
+        config = {"sim": "so101_sim", "policy": "so101_policy", "evaluator": "so101_eval"}[spec.name]
+        assert command[6:] == ["--params-file", str(share / "config" / f"{config}.yaml"),
+                               "--params-file", str(tmp_path / "o.yaml")]
+
+
+def test_so101_command_rejects_an_unknown_argument(graph):
+    result = subprocess.run([str(WORKSPACE / "so101"), "launch", "eval_sim.launch.py", "foo:=1"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "eval_sim.launch.py has no argument 'foo'" in result.stderr
+    for argument in graph.arguments.values():
+        assert f"{argument.name}:=" in result.stderr and argument.description in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None, reason="launch_ros is not installed")
+@pytest.mark.parametrize("given", ARGUMENT_SETS)
+def test_real_launch_description(graph, given):
+    from launch import LaunchContext
+    from launch.actions import DeclareLaunchArgument
+    from launch_ros.actions import Node
+
+    entities = generate_launch_description().entities
+    context = LaunchContext()
+    context.launch_configurations.update(given)
+    for declared in of_type(entities, DeclareLaunchArgument):
+        declared.execute(context)  # fills in defaults, checks choices
+    for node, expected in zip(of_type(entities, Node), graph.resolve(given), strict=True):
+        node._perform_substitutions(context)  # what Node.execute does before starting the process
+        files, overrides = [], {}
+        for argument, is_file in node._Node__expanded_parameter_arguments:
+            assert is_file
+            if Path(argument).name.startswith("launch_params_"):  # a parameter dict, as a temp file
+                (rules,) = yaml.safe_load(Path(argument).read_text()).values()
+                overrides.update(rules["ros__parameters"])
+            else:
+                files.append(Path(argument))
+        assert (node.node_package, node.node_executable) == (expected.package, expected.executable)
+        assert (node.node_name, node.expanded_node_namespace) == (expected.full_name, expected.namespace)
+        assert (tuple(files), overrides) == (expected.parameter_files, expected.parameters)
+        assert tuple(node.expanded_remapping_rules or ()) == expected.remappings
