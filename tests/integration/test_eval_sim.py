@@ -73,6 +73,7 @@ def test_same_seed_gives_the_same_report(evaluation, tmp_path):
         (["eval_sim.launch.py", "episodes:=3"], ["episodes", "n_episodes"]),
         (["eval_sim.launch.py", "record_video:=maybe"], ["record_video", "true", "false"]),
         (["eval_sim.launch.py", "policy:=nonsense", "n_episodes:=1"], ["nonsense", "expert"]),
+        (["eval_sim.launch.py", "scene:=kitchen", "n_episodes:=1"], ["kitchen", "so101_pick_place"]),
         (["teleop_on_mars.launch.py"], ["teleop_on_mars.launch.py", "eval_sim.launch.py"]),
     ],
 )

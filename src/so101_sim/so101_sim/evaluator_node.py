@@ -97,21 +97,24 @@ class Evaluator(Node):
             for index in tqdm(range(self.n_episodes), desc="eval", unit="ep", file=sys.stderr):
                 episodes.append(self._run_episode(index))
         except EvaluationError as err:
-            self.get_logger().error(str(err))
+            print(f"error: {err}", file=sys.stderr, flush=True)
             code = 1
         except KeyboardInterrupt:
-            self.get_logger().warning(f"interrupted after {len(episodes)} episodes; writing what was done")
             code = 130
         finally:
             if self._video is not None:
                 self._video.close()
+        if not episodes:
+            print("no episode finished: no report written", file=sys.stderr, flush=True)
+            return code or 1
         report = summarize(episodes, meta={"complete": code == 0, "n_requested": self.n_episodes})
         if self._video is not None:
             report["video"] = str(self._video.path)
         print_report(report)
         write_report(report, self.report_path)
-        self.get_logger().info(f"report written to {self.report_path}"
-                               + (f", video to {self._video.path}" if self._video else ""))
+        # print, not the ROS logger: after Ctrl-C the ROS context is already shut down.
+        print(f"report: {self.report_path}" + (f"\nvideo: {self._video.path}" if self._video else ""),
+              flush=True)
         return code
 
 
