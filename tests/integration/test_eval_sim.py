@@ -32,6 +32,7 @@ def test_expert_evaluation_through_the_ros_graph(evaluation):
     assert 0 <= low <= report["success_rate"] <= high <= 1
     assert set(report["outcomes"]) == OUTCOMES and sum(report["outcomes"].values()) == 3
     assert [e["seed"] for e in report["episodes"]] == [0, 1, 2]
+    assert [e["policy_resets"] for e in report["episodes"]] == [1, 2, 3]  # reset() before every episode
     for episode in report["episodes"]:
         assert episode["outcome"] in OUTCOMES and episode["done"] is True
         assert 0 < episode["steps"] <= 300

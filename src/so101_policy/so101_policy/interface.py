@@ -37,3 +37,16 @@ class Policy(Protocol):
 
     def select_action(self, observation: Observation) -> np.ndarray:
         """One action for this control tick."""
+
+
+@runtime_checkable
+class ChunkingPolicy(Policy, Protocol):
+    """A policy that predicts several future actions at once (ACT, diffusion, pi0, ...).
+
+    ``select_action`` serves them one per tick from the policy's own queue; the policy node's
+    realtime scheduler instead calls ``predict_chunk`` in the background, so a slow inference
+    never stalls the control loop.
+    """
+
+    def predict_chunk(self, observation: Observation) -> np.ndarray:
+        """Actions for the next ticks, shape (n, action_dim), n >= 1."""

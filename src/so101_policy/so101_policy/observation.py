@@ -12,9 +12,6 @@ import numpy as np
 
 from so101_policy.interface import Observation
 
-ENV_STATE_OBJECTS = ("block", "bowl")  # pick-place environment_state layout, see interface.py
-
-
 class ObservationAssembler:
     def __init__(self, required: list[str], keep: int = 8) -> None:
         self.required = list(required)
@@ -42,10 +39,3 @@ class ObservationAssembler:
         self._pending.clear()
         self.latest = {}
         self.latest_stamp = None
-
-
-def environment_state(poses: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Pick-place privileged state: block xyz, block quat wxyz, bowl xyz (10 values)."""
-    block_pos, block_quat = poses["block"]
-    bowl_pos, _ = poses["bowl"]
-    return np.concatenate([block_pos, block_quat, bowl_pos]).astype(np.float64)

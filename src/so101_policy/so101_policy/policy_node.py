@@ -1,90 +1,107 @@
-"""Policy node: assembles observations from joint states, object poses and cameras, runs the
-policy, clamps the action to the robot's limits and max step, publishes joint commands.
+"""Policy node: serves any policy through the robot/task contract.
+
+Subscribes to the contract topics the policy needs (joint states, cameras, object poses),
+assembles one observation per stamp, runs the policy, clamps the action to the robot's joint
+limits and max step per tick, and publishes joint commands. Start-up rejects a policy whose
+features the contract cannot serve (names, shapes, image sizes, normalisation stats).
 
 Modes: ``lockstep`` acts once per complete observation stamp (the sim waits for the command);
-``realtime`` acts on a timer at ``control_hz`` with the latest complete observation.
+``realtime`` acts on a timer at ``control_hz``; chunking policies (ACT, diffusion...) then
+compute their next chunk in the background so inference never stalls the loop.
+Diagnostics (inference latency, loop period, missed ticks, clamped actions) go to /diagnostics.
 """
 
 from __future__ import annotations
 
+import json
+import time
+
 import numpy as np
-import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
+from so101_common.contract import FeatureBinding, load_contract
+from so101_common.features import FeatureExtractionError, image_rgb, joint_values, pose_values, stamp_ns
+from so101_common.node_runner import run_node
 from so101_common.robot_config import load_robot_config
+from so101_policy.interface import ChunkingPolicy
 from so101_policy.loaders import load_policy
-from so101_policy.observation import ENV_STATE_OBJECTS, ObservationAssembler, environment_state
-from so101_sim.ros_conversions import image_array, pose_array
+from so101_policy.observation import ObservationAssembler
+from so101_policy.scheduler import AsyncChunkScheduler
+from so101_policy.timing import TimingWindow
 
 MODES = ("lockstep", "realtime")
-IMAGE_PREFIX = "observation.images."
-
-
-def _stamp_ns(msg) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
 class PolicyNode(Node):
     def __init__(self) -> None:
         super().__init__("policy")
         spec = self.declare_parameter("policy", "expert").value
+        contract = self.declare_parameter("contract", "so101_pick_place").value
         robot_config = self.declare_parameter("robot_config", "").value
         self.mode = self.declare_parameter("mode", "lockstep").value
         control_hz = float(self.declare_parameter("control_hz", 30.0).value)
         if self.mode not in MODES:
             raise ValueError(f"parameter mode: expected one of {MODES}, got {self.mode!r}")
-        self.robot = load_robot_config(robot_config or "so101.yaml")
+        self.contract = load_contract(contract)
+        self.robot = load_robot_config(robot_config or self.contract.robot)
         self.policy = load_policy(spec)
-        required = [f.name for f in self.policy.input_features]
-        self.assembler = ObservationAssembler(required)
+        inputs = {f.name: tuple(f.shape) for f in self.policy.input_features}
+        outputs = {f.name: tuple(f.shape) for f in self.policy.output_features}
+        self.contract.check_policy(inputs, outputs, getattr(self.policy, "normalization_stats_present", None))
+        self.action = self.contract.features["action"]
+        self.assembler = ObservationAssembler(list(inputs))
+        self.timing = TimingWindow()
+        self.clamped = 0
+        self.resets = 0
         self._poses: dict[int, dict] = {}
         self._last_stamp: int | None = None
         self._last_command: JointState | None = None
-        self._newest_stamp = -1  # newest stamp seen; a reset discards everything up to it
+        self._newest_stamp = -1  # a reset discards everything up to the newest stamp seen
         self._stale_until = -1
+        self._published_chunk = None
+        self.scheduler = None
+        if self.mode == "realtime" and isinstance(self.policy, ChunkingPolicy):
+            self.scheduler = AsyncChunkScheduler(self.policy, period_s=1.0 / control_hz)
 
-        self.command_pub = self.create_publisher(JointState, "joint_commands", 10)
-        self.create_subscription(JointState, "joint_states", self._on_joint_states, 10)
-        if "observation.environment_state" in required:
-            for name in ENV_STATE_OBJECTS:
-                self.create_subscription(PoseStamped, f"objects/{name}/pose",
-                                         lambda msg, n=name: self._on_pose(n, msg), 10)
-        for feature in required:
-            if feature.startswith(IMAGE_PREFIX):
-                camera = feature[len(IMAGE_PREFIX):]
-                self.create_subscription(Image, f"{camera}/image_raw",
-                                         lambda msg, f=feature: self._on_image(f, msg), 10)
+        for name in inputs:
+            self._subscribe(self.contract.features[name])
+        self.command_pub = self.create_publisher(JointState, self.action.topic, 10)
+        self.chunk_pub = self.create_publisher(JointTrajectory, "policy/action_chunk", 10)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_service(Trigger, "~/reset", self._on_reset)
+        self.create_timer(1.0, self._publish_diagnostics)
         if self.mode == "realtime":
             self.create_timer(1.0 / control_hz, self._on_timer)
-        self.get_logger().info(f"policy {spec!r} in {self.mode} mode, inputs {required}")
+        self.get_logger().info(f"policy {spec!r} in {self.mode} mode through contract "
+                               f"{self.contract.path.name}, inputs {list(inputs)}")
 
     # -- inputs ------------------------------------------------------------------------------
-    def _on_joint_states(self, msg: JointState) -> None:
-        by_name = dict(zip(msg.name, msg.position))
-        try:
-            state = np.array([by_name[n] for n in self.robot.joint_names])
-        except KeyError as err:
-            self.get_logger().error(f"joint_states lacks joint {err}; expected {self.robot.joint_names}")
-            return
-        self._offer("observation.state", _stamp_ns(msg), state)
+    def _subscribe(self, binding: FeatureBinding) -> None:
+        if binding.type == "sensor_msgs/msg/JointState":
+            self.create_subscription(JointState, binding.topic,
+                                     lambda m, b=binding: self._offer(b.name, stamp_ns(m), joint_values(b, m)), 10)
+        elif binding.type == "sensor_msgs/msg/Image":
+            self.create_subscription(Image, binding.topic,
+                                     lambda m, b=binding: self._offer(b.name, stamp_ns(m), image_rgb(b, m)), 10)
+        else:
+            for obj, topic in binding.topics.items():
+                self.create_subscription(PoseStamped, topic,
+                                         lambda m, b=binding, o=obj: self._on_pose(b, o, m), 10)
 
-    def _on_pose(self, name: str, msg: PoseStamped) -> None:
-        stamp = _stamp_ns(msg)
+    def _on_pose(self, binding: FeatureBinding, obj: str, msg: PoseStamped) -> None:
+        stamp = stamp_ns(msg)
         poses = self._poses.setdefault(stamp, {})
-        poses[name] = pose_array(msg)
-        if all(n in poses for n in ENV_STATE_OBJECTS):
+        poses[obj] = msg
+        if set(poses) == set(binding.topics):
             del self._poses[stamp]
-            self._offer("observation.environment_state", stamp, environment_state(poses))
+            self._offer(binding.name, stamp, pose_values(binding, poses))
         for old in [s for s in self._poses if s < stamp]:
             del self._poses[old]
-
-    def _on_image(self, feature: str, msg: Image) -> None:
-        self._offer(feature, _stamp_ns(msg), image_array(msg))
 
     def _offer(self, feature: str, stamp: int, value: np.ndarray) -> None:
         if stamp <= self._stale_until:
@@ -98,47 +115,92 @@ class PolicyNode(Node):
             if self._last_command is not None:
                 self.command_pub.publish(self._last_command)
             return
-        self._act(observation, stamp)
+        start = time.perf_counter()
+        action = self.policy.select_action(observation)
+        self.timing.latencies.append(time.perf_counter() - start)
+        self._publish_chunk_if_new(stamp)
+        self._command(observation, action, stamp)
 
     # -- acting ------------------------------------------------------------------------------
     def _on_timer(self) -> None:
         obs = self.assembler.latest
-        if all(k in obs for k in self.assembler.required):
-            self._act(obs, self.assembler.latest_stamp or 0)
+        if not all(k in obs for k in self.assembler.required):
+            return
+        stamp = self.assembler.latest_stamp or 0
+        if self.scheduler is None:
+            start = time.perf_counter()
+            action = self.policy.select_action(obs)
+            self.timing.latencies.append(time.perf_counter() - start)
+        else:
+            action = self.scheduler.tick(obs)
+            self.timing.latencies.extend(self.scheduler.stats.latencies_s)
+            self.scheduler.stats.latencies_s.clear()
+            self._publish_chunk_if_new(stamp)
+            if action is None:
+                return  # inference still running: hold the last command
+        self._command(obs, action, stamp)
 
-    def _act(self, observation: dict, stamp: int) -> None:
-        action = np.asarray(self.policy.select_action(observation), dtype=float)
-        action = self.robot.clamp(action, current=observation["observation.state"])
+    def _command(self, observation: dict, action: np.ndarray, stamp: int) -> None:
+        self.timing.tick(time.perf_counter())
+        raw = np.asarray(action, dtype=float)
+        target = self.robot.clamp(raw, current=observation["observation.state"])
+        self.clamped += int(not np.allclose(target, raw))
         msg = JointState()
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
-        msg.name = list(self.robot.joint_names)
-        msg.position = action.tolist()
+        msg.name = list(self.action.joints)
+        msg.position = target.tolist()
         self.command_pub.publish(msg)
         self._last_stamp, self._last_command = stamp, msg
 
+    def _publish_chunk_if_new(self, stamp: int) -> None:
+        chunk = self.scheduler.last_chunk if self.scheduler else getattr(self.policy, "last_chunk", None)
+        if chunk is None or chunk is self._published_chunk:
+            return
+        self._published_chunk = chunk
+        msg = JointTrajectory()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+        msg.joint_names = list(self.action.joints)
+        period = 1.0 / self.contract.fps
+        for i, row in enumerate(np.asarray(chunk, dtype=float)):
+            point = JointTrajectoryPoint(positions=row.tolist())
+            point.time_from_start.sec, point.time_from_start.nanosec = divmod(int((i + 1) * period * 1e9), 1_000_000_000)
+            msg.points.append(point)
+        self.chunk_pub.publish(msg)
+
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        self.policy.reset()
+        if self.scheduler is not None:
+            self.scheduler.reset()
+        else:
+            self.policy.reset()
+        self.resets += 1
         self.assembler.clear()
         self._poses.clear()
+        self.timing.restart()
         self._last_stamp = self._last_command = None
         self._stale_until = self._newest_stamp
         response.success = True
-        response.message = "policy reset"
+        response.message = json.dumps({"resets": self.resets})
         return response
+
+    def _publish_diagnostics(self) -> None:
+        values = {**self.timing.summary(), "clamped_actions": self.clamped, "resets": self.resets}
+        if self.scheduler is not None:
+            values.update(missed_ticks=self.scheduler.stats.missed, startup_ticks=self.scheduler.stats.startup)
+        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=f"{self.get_namespace().strip('/')}/policy",
+                                  message=f"{self.mode}", hardware_id=self.robot.robot_type)
+        status.values = [KeyValue(key=k, value=f"{v:.3f}" if isinstance(v, float) else str(v)) for k, v in values.items()]
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.diag_pub.publish(msg)
+
+    def destroy_node(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.close()
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PolicyNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(PolicyNode, args)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ class Evaluator(Node):
         return future.result()
 
     def _run_episode(self, index: int) -> dict:
-        self._call(self.policy_reset, "policy reset")
+        policy = json.loads(self._call(self.policy_reset, "policy reset").message or "{}")
         started = json.loads(self._call(self.sim_reset, "sim reset").message)
         self._caption = f"episode {index}  seed {started['seed']}"
         deadline = time.monotonic() + self.episode_timeout
@@ -86,7 +86,8 @@ class Evaluator(Node):
                 end = time.monotonic() + 0.2
                 while self.record_video and time.monotonic() < end:
                     rclpy.spin_once(self, timeout_sec=0.05)
-                return {**s, "episode": index, "wall_time_s": round(self.episode_timeout - (deadline - time.monotonic()), 3)}
+                return {**s, "episode": index, "policy_resets": policy.get("resets"),
+                        "wall_time_s": round(self.episode_timeout - (deadline - time.monotonic()), 3)}
         raise EvaluationError(f"episode {index} (seed {started['seed']}) did not finish within "
                               f"{self.episode_timeout:.0f} s: is the policy node running and publishing joint_commands?")
 

@@ -1,0 +1,69 @@
+"""Contract feature values from ROS messages, duck-typed: works on rclpy messages and on the
+messages `rosbags` deserializes (same field names), so the policy node, the recorder and the
+bag replay convert identically. No ROS import here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from so101_common.contract import FeatureBinding
+
+
+class FeatureExtractionError(ValueError):
+    """A message does not carry what the contract says (missing joint, wrong image size...)."""
+
+
+def stamp_ns(msg: Any) -> int:
+    stamp = msg.header.stamp
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def joint_values(binding: FeatureBinding, msg: Any) -> np.ndarray:
+    """The binding's field (position/velocity/effort), in the binding's joint order."""
+    values = getattr(msg, binding.field or "position")
+    by_name = dict(zip(msg.name, values))
+    missing = [j for j in binding.joints if j not in by_name]
+    if missing:
+        raise FeatureExtractionError(
+            f"{binding.name}: {binding.topic} lacks joints {missing} (message has {list(msg.name)})")
+    return np.array([by_name[j] for j in binding.joints], dtype=np.float64)
+
+
+def image_rgb(binding: FeatureBinding, msg: Any) -> np.ndarray:
+    """HWC uint8 RGB, checked against the binding's (H, W, 3) shape."""
+    height, width = int(msg.height), int(msg.width)
+    if (height, width, 3) != binding.shape:
+        raise FeatureExtractionError(
+            f"{binding.name}: {binding.topic} images are {height}x{width} (HxW), contract expects "
+            f"{binding.shape[0]}x{binding.shape[1]}")
+    data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    encoding = msg.encoding
+    if encoding in ("rgb8", "bgr8"):
+        rows = data.reshape(height, int(msg.step))[:, : width * 3].reshape(height, width, 3)
+        return rows[..., ::-1].copy() if encoding == "bgr8" else rows.copy()
+    if encoding == "mono8":
+        gray = data.reshape(height, int(msg.step))[:, :width]
+        return np.repeat(gray[..., None], 3, axis=2)
+    raise FeatureExtractionError(f"{binding.name}: unsupported image encoding {encoding!r} "
+                                 "(accepted: rgb8, bgr8, mono8)")
+
+
+def pose_values(binding: FeatureBinding, msgs: dict[str, Any]) -> np.ndarray:
+    """Concatenate ``<object>.position`` (xyz) / ``<object>.orientation`` (wxyz) per layout."""
+    parts = []
+    for item in binding.layout:
+        obj, _, part = item.partition(".")
+        if obj not in msgs:
+            raise FeatureExtractionError(f"{binding.name}: no pose for {obj!r} yet")
+        pose = msgs[obj].pose
+        if part == "position":
+            parts.append([pose.position.x, pose.position.y, pose.position.z])
+        elif part == "orientation":
+            o = pose.orientation
+            parts.append([o.w, o.x, o.y, o.z])
+        else:
+            raise FeatureExtractionError(f"{binding.name}: layout item {item!r} is not <object>.position|orientation")
+    return np.concatenate(parts).astype(np.float64)
