@@ -18,4 +18,4 @@ colcon --log-base "$root/log" test --base-paths src --build-base "$root/build" -
 colcon --log-base "$root/log" test-result --test-result-base "$root/build" --all | tail -n 3
 
 echo "== pytest tests/ (integration) =="
-python -m pytest tests --ignore=tests/bench "$@"
+python -m pytest -q tests --ignore=tests/bench "$@"

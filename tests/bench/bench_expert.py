@@ -19,7 +19,6 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 from tqdm import tqdm  # noqa: E402
 
 from so101_policy.expert import PickPlaceExpert  # noqa: E402
-from so101_policy.observation import environment_state  # noqa: E402
 from so101_sim.evaluation import summarize  # noqa: E402
 from so101_sim.sim import Sim  # noqa: E402
 
@@ -28,11 +27,7 @@ def run_episode(sim: Sim, expert: PickPlaceExpert, seed: int) -> dict:
     status = sim.reset(seed)
     expert.reset()
     while not status.done:
-        observation = {
-            "observation.state": sim.joint_positions(),
-            "observation.environment_state": environment_state(sim.object_poses()),
-        }
-        status = sim.step(expert.select_action(observation))
+        status = sim.step(expert.select_action(sim.observation()))
     return {**status.to_dict(), "attempts": expert.attempts}
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from so101_policy.expert import Phase, PickPlaceExpert
 from so101_policy.interface import Policy
-from so101_policy.observation import environment_state
 from so101_sim.sim import Sim
 from so101_sim.tasks.monitor import EpisodeStatus, Outcome
 
@@ -29,10 +28,7 @@ def expert():
 
 
 def observe(sim: Sim) -> dict[str, np.ndarray]:
-    return {
-        "observation.state": sim.joint_positions(),
-        "observation.environment_state": environment_state(sim.object_poses()),
-    }
+    return sim.observation()
 
 
 def run_episode(

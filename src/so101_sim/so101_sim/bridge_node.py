@@ -5,6 +5,10 @@ Modes:
 - ``lockstep``: the sim advances exactly one control period per received command, then
   publishes the new observation (deterministic evaluation; the policy sets the pace);
 - ``realtime``: a wall-clock timer steps the sim at ``control_hz`` holding the latest command.
+
+With ``whiskers`` on, each action chunk the policy publishes on ``policy/action_chunk`` is
+forward-simulated from the current state on a copy of it (see whiskers.py): the predicted gripper
+path goes out on ``whiskers/path`` and is drawn, with the actual path, into ``video/image_raw``.
 """
 
 from __future__ import annotations
@@ -12,20 +16,24 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import rclpy
 from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Path
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
 
 from so101_common.node_runner import run_node
 from so101_common.robot_config import load_robot_config
 from so101_sim.cameras import CameraSpec
 from so101_sim.ros_conversions import camera_info_msg, image_msg, pose_msg, stamp_from_seconds
 from so101_sim.sim import Sim, SimConfig
+from so101_sim.whiskers import GRASP_SITE, WhiskerHistory, camera_projection, draw_paths, predict_path
 
 MODES = ("lockstep", "realtime")
 STATUS_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -67,6 +75,11 @@ class SimBridge(Node):
         self.pose_pubs = {name: self.create_publisher(PoseStamped, f"objects/{name}/pose", 10)
                           for name in self.sim.task.objects}
         self.create_subscription(JointState, "joint_commands", self._on_command, 10)
+        self.whiskers = WhiskerHistory() if p["whiskers"] else None
+        if self.whiskers is not None:
+            self._grasp = self.sim.model.site(GRASP_SITE).id
+            self.path_pub = self.create_publisher(Path, "whiskers/path", 10)
+            self.create_subscription(JointTrajectory, "policy/action_chunk", self._on_action_chunk, 10)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_service(Trigger, "~/episode_status", self._on_status)
         period = self.sim.control_period
@@ -84,6 +97,7 @@ class SimBridge(Node):
             "scene": "so101_pick_place", "robot_config": "", "mode": "lockstep", "control_hz": 30.0,
             "seed": 0, "cameras": ["overhead_cam", "wrist_cam"], "image_width": 128, "image_height": 96,
             "publish_video": False, "video_camera": "overhead_cam", "video_width": 640, "video_height": 480,
+            "whiskers": False,
         }
         values = {k: self.declare_parameter(k, v).value for k, v in defaults.items()}
         if values["mode"] not in MODES:
@@ -101,6 +115,33 @@ class SimBridge(Node):
         if self.mode == "lockstep" and self._stepping:
             self._advance()
 
+    def _on_action_chunk(self, msg: JointTrajectory) -> None:
+        """Forward-simulate the chunk; joints it does not name hold their current targets."""
+        if not msg.points:
+            return
+        if any(len(point.positions) != len(msg.joint_names) for point in msg.points):
+            self.get_logger().error(f"policy/action_chunk: every point needs {len(msg.joint_names)} "
+                                    f"positions, one per joint name {list(msg.joint_names)}")
+            return
+        chunk = np.tile(self.sim.data.ctrl, (len(msg.points), 1))
+        for column, name in enumerate(msg.joint_names):
+            if name in self.sim.joint_names:
+                chunk[:, self.sim.joint_names.index(name)] = [point.positions[column] for point in msg.points]
+        path = predict_path(self.sim.model, self.sim.data, chunk, self.sim.substeps)
+        self.whiskers.add_prediction(np.vstack([self.sim.data.site_xpos[self._grasp], path]))
+        self.path_pub.publish(self._path_msg(path))
+
+    def _path_msg(self, points: np.ndarray) -> Path:
+        """Poses stamped with the sim time each chunk step would reach; orientation unset (identity)."""
+        now, period = self.sim.time, self.sim.control_period
+        msg = Path()
+        msg.header.stamp = stamp_from_seconds(now)
+        msg.header.frame_id = "world"
+        identity = np.array([1.0, 0.0, 0.0, 0.0])
+        msg.poses = [pose_msg(point, identity, stamp_from_seconds(now + (i + 1) * period))
+                     for i, point in enumerate(points)]
+        return msg
+
     def _on_tick(self) -> None:
         if self._stepping:
             self._advance()
@@ -113,6 +154,9 @@ class SimBridge(Node):
         seed = self.seed + self._resets
         self._resets += 1
         status = self.sim.reset(seed)
+        if self.whiskers is not None:
+            self.whiskers.clear()
+            self.whiskers.add_position(self.sim.data.site_xpos[self._grasp])
         self._stepping = True
         self._last_command = time.monotonic()
         self._publish_status()
@@ -129,6 +173,8 @@ class SimBridge(Node):
     # -- stepping and publishing --------------------------------------------------------------
     def _advance(self) -> None:
         status = self.sim.step()
+        if self.whiskers is not None:
+            self.whiskers.add_position(self.sim.data.site_xpos[self._grasp])
         self._publish_observation()
         if status.done:
             self._stepping = False
@@ -149,7 +195,12 @@ class SimBridge(Node):
             self.info_pubs[cam.name].publish(camera_info_msg(cam.width, cam.height, fovy, stamp, frame))
         if self.video_pub is not None:
             frame = self.robot.camera_frames.get(self.video.name, self.video.name)
-            self.video_pub.publish(image_msg(self.sim.cameras.render(self.sim.data, self.video), stamp, frame))
+            rgb = self.sim.cameras.render(self.sim.data, self.video)
+            if self.whiskers is not None:
+                projection = camera_projection(self.sim.model, self.sim.data, self.video.name,
+                                               self.video.width, self.video.height)
+                rgb = draw_paths(rgb, self.whiskers.paths(), projection)
+            self.video_pub.publish(image_msg(rgb, stamp, frame))
         for name, (pos, quat) in self.sim.object_poses().items():
             self.pose_pubs[name].publish(pose_msg(pos, quat, stamp))
         # Joint states last: a lockstep policy acts once the state of a new stamp arrives.

@@ -110,6 +110,20 @@ class Sim:
             for name in self.task.objects
         }
 
+    def environment_state(self) -> np.ndarray:
+        """Privileged task state (pick-place: block xyz, block quat wxyz, bowl xyz), as the
+        sim bridge publishes it and the contract lays it out."""
+        poses = self.object_poses()
+        return np.concatenate([poses["block"][0], poses["block"][1], poses["bowl"][0]])
+
+    def observation(self, cameras: dict[str, tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+        """LeRobot-named observation: state, environment_state and ``cameras`` {name: (H, W)}."""
+        obs = {"observation.state": self.joint_positions(),
+               "observation.environment_state": self.environment_state()}
+        for name, (height, width) in (cameras or {}).items():
+            obs[f"observation.images.{name}"] = self.render(name, width, height)
+        return obs
+
     @property
     def cameras(self) -> CameraRig:
         """Created on first use, in the calling thread (renderers are thread-bound)."""

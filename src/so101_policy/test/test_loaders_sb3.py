@@ -1,0 +1,138 @@
+"""Stable-Baselines3 zips through load_policy: a tiny PPO trained on the sim core."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
+
+from so101_policy.interface import Feature
+from so101_policy.loaders import load_policy
+from so101_policy.loaders.errors import SidecarError
+from so101_policy.loaders.sb3_policy import detect_algorithm
+from so101_sim.sim import Sim
+
+PAN_STEP = 0.05  # rad per unit action
+LAYOUT = {
+    "observation": [{"feature": "observation.state", "dims": 6}],
+    "action": {"mode": "delta", "joints": [0], "scale": PAN_STEP},
+}
+
+
+class PanReachEnv(gym.Env):
+    """Observation: the 6 joint positions. Action: a shoulder_pan target delta (x PAN_STEP rad);
+    the other joints are held where they are. Reward: closeness of the pan joint to GOAL."""
+
+    GOAL = 0.4
+    observation_space = gym.spaces.Box(-np.pi, np.pi, (6,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def __init__(self, horizon: int = 32) -> None:
+        self.sim = Sim()
+        self.horizon = horizon
+        self._t = 0
+
+    def _obs(self) -> np.ndarray:
+        return self.sim.joint_positions().astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.sim.reset(seed)
+        self._t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        targets = self.sim.joint_positions()
+        targets[0] += PAN_STEP * float(action[0])
+        self.sim.step(targets)
+        self._t += 1
+        obs = self._obs()
+        return obs, -abs(float(obs[0]) - self.GOAL), False, self._t >= self.horizon, {}
+
+
+@pytest.fixture(scope="module")
+def ppo_zip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sb3") / "pan_ppo.zip"
+    model = PPO(
+        "MlpPolicy",
+        PanReachEnv(),
+        n_steps=128,
+        batch_size=64,
+        n_epochs=2,
+        seed=0,
+        device="cpu",
+        policy_kwargs={"net_arch": [16]},
+    )
+    model.learn(total_timesteps=256)
+    model.save(path)
+    return path, model
+
+
+def rollout_observations(n: int) -> list[np.ndarray]:
+    env = PanReachEnv()
+    env.reset(seed=1)
+    rng = np.random.default_rng(1)
+    states = []
+    for _ in range(n):
+        env.step(rng.uniform(-1, 1, 1))
+        states.append(env.sim.joint_positions())
+    return states
+
+
+def test_served_actions_match_deterministic_predict(ppo_zip):
+    path, model = ppo_zip
+    path.with_suffix(".yaml").write_text(yaml.safe_dump(LAYOUT))
+    policy = load_policy(str(path))
+    assert policy.input_features == (Feature("observation.state", (6,)),)
+    assert policy.output_features == (Feature("action", (6,)),)
+    policy.reset()
+    for state in rollout_observations(10):
+        expected = state.copy()
+        predicted, _ = model.predict(state.astype(np.float32), deterministic=True)
+        expected[0] += PAN_STEP * predicted[0]
+        np.testing.assert_allclose(policy.select_action({"observation.state": state}), expected, atol=1e-6)
+
+
+def test_layout_argument_and_absolute_mapping(ppo_zip):
+    path, model = ppo_zip
+    layout = {**LAYOUT, "action": {"mode": "absolute", "joints": [0], "scale": 0.5, "offset": 0.1}}
+    policy = load_policy(str(path), layout=layout)
+    state = rollout_observations(1)[0]
+    predicted, _ = model.predict(state.astype(np.float32), deterministic=True)
+    expected = state.copy()
+    expected[0] = 0.5 * predicted[0] + 0.1
+    np.testing.assert_allclose(policy.select_action({"observation.state": state}), expected, atol=1e-6)
+
+
+def test_layout_that_disagrees_with_the_model_is_named(ppo_zip):
+    path, _ = ppo_zip
+    layout = {
+        **LAYOUT,
+        "observation": [
+            {"feature": "observation.state", "dims": 6},
+            {"feature": "observation.environment_state", "dims": 3, "size": 10},
+        ],
+    }
+    with pytest.raises(
+        SidecarError, match=r"<layout argument>: observation: expected 6 dims in total.*found 9"
+    ):
+        load_policy(str(path), layout=layout)
+    with pytest.raises(SidecarError, match=r"action.joints: expected 1 joints"):
+        load_policy(str(path), layout={**LAYOUT, "action": {"mode": "delta", "joints": [0, 1]}})
+
+
+def test_missing_layout_sidecar_is_named(ppo_zip, tmp_path):
+    copy = tmp_path / "other.zip"
+    copy.write_bytes(ppo_zip[0].read_bytes())
+    with pytest.raises(SidecarError, match=rf"{tmp_path / 'other.yaml'}: <file>: .*or pass layout="):
+        load_policy(str(copy))
+
+
+@pytest.mark.parametrize("algorithm", [PPO, A2C, SAC, TD3, DDPG, DQN])
+def test_algorithm_is_detected_from_the_zip(algorithm, tmp_path):
+    env = "CartPole-v1" if algorithm is DQN else "Pendulum-v1"
+    path = tmp_path / f"{algorithm.__name__}.zip"
+    algorithm("MlpPolicy", env, policy_kwargs={"net_arch": [8]}, device="cpu").save(path)
+    assert detect_algorithm(path) == algorithm.__name__
