@@ -65,7 +65,7 @@ def test_launch_file_is_a_shim_over_the_shared_description():
 
 def test_declared_arguments_are_the_graph_arguments(fake_entities, graph):
     declared = of_type(fake_entities, fake_launch.DeclareLaunchArgument)
-    assert [d.name for d in declared] == ["n_episodes", "seed", "policy", "scene", "report", "record_video", "whiskers", "mode"]
+    assert [d.name for d in declared] == ["n_episodes", "seed", "policy", "scene", "max_steps", "report", "record_video", "whiskers", "mode"]
     assert [(d.name, d.kwargs) for d in declared] == [
         (a.name, {"default_value": a.default, "description": a.description,
                   **({"choices": list(a.choices)} if a.choices else {})})
@@ -87,7 +87,7 @@ def test_parameters_are_typed(graph):
     assert [(n.package, n.executable, n.full_name) for n in (sim, policy, evaluator)] == [
         ("so101_sim", "sim_bridge", "/so101/sim"), ("so101_policy", "policy_node", "/so101/policy"),
         ("so101_sim", "evaluator", "/so101/evaluator")]
-    assert sim.parameters == {"scene": "so101_pick_place", "seed": 7, "mode": "realtime", "publish_video": True, "whiskers": False}
+    assert sim.parameters == {"scene": "so101_pick_place", "seed": 7, "max_steps": 300, "mode": "realtime", "publish_video": True, "whiskers": False}
     assert policy.parameters == {"policy": "/tmp/policy", "mode": "realtime", "use_sim_time": True}
     assert evaluator.parameters == {"n_episodes": 3, "report": "out.json", "record_video": True}
     assert evaluator.shutdown_on_exit and not sim.shutdown_on_exit and not policy.shutdown_on_exit

@@ -2,6 +2,7 @@
 
     so101 launch eval_sim.launch.py n_episodes:=10 seed:=0   # the launch file's graph, no ros2 launch
     so101 launch --show-args eval_sim.launch.py              # its arguments
+    so101 export-onnx outputs/train/act                      # ACT checkpoint -> ONNX + sidecar
 
 Each subcommand is an ``add_<name>(subparsers)`` function that sets its handler. Errors the user
 can fix (`So101Error`) are one message on stderr and exit code 2, without a traceback.
@@ -16,13 +17,14 @@ from so101.errors import ArgumentError, So101Error
 from so101.graph import graph_for_launch_file
 from so101.graph_file import load_graph
 from so101.launcher import Launcher
+from so101_policy.commands import add_export_onnx
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except So101Error as err:
+    except (So101Error, ValueError, FileNotFoundError) as err:  # problems the user can fix
         print(f"so101: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="so101", description="Commands of the SO-101 workspace.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     add_launch(subparsers)
+    add_export_onnx(subparsers)
     return parser
 
 

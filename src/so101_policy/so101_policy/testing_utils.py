@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 
 JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
@@ -155,3 +156,59 @@ def _root_logging_preserved() -> Iterator[None]:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+PAN_STEP = 0.05  # rad per unit action of the tiny PPO
+LAYOUT = {
+    "observation": [{"feature": "observation.state", "dims": 6}],
+    "action": {"mode": "delta", "joints": [0], "scale": PAN_STEP},
+}
+
+
+class PanReachEnv(gym.Env):
+    """Gymnasium env on the sim core. Observation: the 6 joint positions. Action: a
+    shoulder_pan target delta (x PAN_STEP rad); other joints hold. Reward: pan close to GOAL."""
+
+    GOAL = 0.4
+    observation_space = gym.spaces.Box(-np.pi, np.pi, (6,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def __init__(self, horizon: int = 32) -> None:
+        from so101_sim.sim import Sim
+
+        self.sim = Sim()
+        self.horizon = horizon
+        self._t = 0
+
+    def _obs(self) -> np.ndarray:
+        return self.sim.joint_positions().astype(np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.sim.reset(seed)
+        self._t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        targets = self.sim.joint_positions()
+        targets[0] += PAN_STEP * float(action[0])
+        self.sim.step(targets)
+        self._t += 1
+        obs = self._obs()
+        return obs, -abs(float(obs[0]) - self.GOAL), False, self._t >= self.horizon, {}
+
+
+def train_tiny_ppo(path: Path, *, steps: int = 256, sidecar: bool = True):
+    """A tiny PPO on the pan-reach env, saved to ``path`` (.zip); with ``sidecar`` also the
+    layout YAML next to it so ``load_policy(path)`` needs no options. Returns (path, model)."""
+    import yaml
+    from stable_baselines3 import PPO
+
+    model = PPO("MlpPolicy", PanReachEnv(), n_steps=128, batch_size=64, n_epochs=2, seed=0,
+                device="cpu", policy_kwargs={"net_arch": [16]})
+    model.learn(total_timesteps=steps)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    if sidecar:
+        path.with_suffix(".yaml").write_text(yaml.safe_dump(LAYOUT))
+    return path, model

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
@@ -12,62 +11,11 @@ from so101_policy.interface import Feature
 from so101_policy.loaders import load_policy
 from so101_policy.loaders.errors import SidecarError
 from so101_policy.loaders.sb3_policy import detect_algorithm
-from so101_sim.sim import Sim
-
-PAN_STEP = 0.05  # rad per unit action
-LAYOUT = {
-    "observation": [{"feature": "observation.state", "dims": 6}],
-    "action": {"mode": "delta", "joints": [0], "scale": PAN_STEP},
-}
-
-
-class PanReachEnv(gym.Env):
-    """Observation: the 6 joint positions. Action: a shoulder_pan target delta (x PAN_STEP rad);
-    the other joints are held where they are. Reward: closeness of the pan joint to GOAL."""
-
-    GOAL = 0.4
-    observation_space = gym.spaces.Box(-np.pi, np.pi, (6,), np.float32)
-    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
-
-    def __init__(self, horizon: int = 32) -> None:
-        self.sim = Sim()
-        self.horizon = horizon
-        self._t = 0
-
-    def _obs(self) -> np.ndarray:
-        return self.sim.joint_positions().astype(np.float32)
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self.sim.reset(seed)
-        self._t = 0
-        return self._obs(), {}
-
-    def step(self, action):
-        targets = self.sim.joint_positions()
-        targets[0] += PAN_STEP * float(action[0])
-        self.sim.step(targets)
-        self._t += 1
-        obs = self._obs()
-        return obs, -abs(float(obs[0]) - self.GOAL), False, self._t >= self.horizon, {}
-
+from so101_policy.testing_utils import LAYOUT, PAN_STEP, PanReachEnv, train_tiny_ppo
 
 @pytest.fixture(scope="module")
 def ppo_zip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sb3") / "pan_ppo.zip"
-    model = PPO(
-        "MlpPolicy",
-        PanReachEnv(),
-        n_steps=128,
-        batch_size=64,
-        n_epochs=2,
-        seed=0,
-        device="cpu",
-        policy_kwargs={"net_arch": [16]},
-    )
-    model.learn(total_timesteps=256)
-    model.save(path)
-    return path, model
+    return train_tiny_ppo(tmp_path_factory.mktemp("sb3") / "pan_ppo.zip", sidecar=False)
 
 
 def rollout_observations(n: int) -> list[np.ndarray]:

@@ -14,6 +14,7 @@ path goes out on ``whiskers/path`` and is drawn, with the actual path, into ``vi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import time
 
 import numpy as np
@@ -33,6 +34,7 @@ from so101_common.robot_config import load_robot_config
 from so101_sim.cameras import CameraSpec
 from so101_sim.ros_conversions import camera_info_msg, image_msg, pose_msg, stamp_from_seconds
 from so101_sim.sim import Sim, SimConfig
+from so101_sim.tasks.pick_place import PickPlaceConfig
 from so101_sim.whiskers import GRASP_SITE, WhiskerHistory, camera_projection, draw_paths, predict_path
 
 MODES = ("lockstep", "realtime")
@@ -51,7 +53,11 @@ class SimBridge(Node):
         if p["publish_video"]:
             self.video = CameraSpec(p["video_camera"], p["video_width"], p["video_height"])
         cameras = self.policy_cameras + ([self.video] if self.video else [])
-        self.sim = Sim(SimConfig(scene=p["scene"], control_hz=p["control_hz"]))
+        if p["max_steps"] < 1:
+            raise ValueError(f"parameter max_steps: expected >= 1, got {p['max_steps']}")
+        task = PickPlaceConfig()
+        task = replace(task, monitor=replace(task.monitor, max_steps=p["max_steps"]))
+        self.sim = Sim(SimConfig(scene=p["scene"], control_hz=p["control_hz"], task=task))
         for camera in cameras:
             self.sim.cameras.check(camera)
         missing = set(self.robot.joint_names) ^ set(self.sim.joint_names)
@@ -95,7 +101,7 @@ class SimBridge(Node):
     def _declare_parameters(self) -> dict:
         defaults = {
             "scene": "so101_pick_place", "robot_config": "", "mode": "lockstep", "control_hz": 30.0,
-            "seed": 0, "cameras": ["overhead_cam", "wrist_cam"], "image_width": 128, "image_height": 96,
+            "seed": 0, "max_steps": 300, "cameras": ["overhead_cam", "wrist_cam"], "image_width": 128, "image_height": 96,
             "publish_video": False, "video_camera": "overhead_cam", "video_width": 640, "video_height": 480,
             "whiskers": False,
         }
