@@ -7,7 +7,11 @@ backbone with random weights) reading the joint state and two 96x128 cameras, se
 - per ``select_action`` call in steady state (one chunk inference every n_action_steps calls,
   queue pops in between);
 - per chunk inference (``reset()`` before each call, so every call runs the network);
-- with ``--onnx``: the same for the ONNX export served by the ONNX loader.
+- with ``--onnx``: the same for the ONNX export served by the ONNX loader;
+- a 30 Hz control loop for ``--loop-seconds``: synchronous ``select_action`` (what a naive node
+  does) vs the policy node's realtime ``AsyncChunkScheduler`` (next chunk computed in the
+  background): loop-period jitter, late ticks (a tick that started > 1 period late) and missed
+  ticks (the scheduler's queue ran dry after the first chunk).
 
 The measuring functions (``Latency``, ``time_calls``, ``select_action_latency``,
 ``chunk_inference_latency``) are meant for reuse by other benchmarks (e.g. the policy node's).
@@ -136,11 +140,59 @@ def write_default_act_checkpoint(directory: Path) -> Path:
     return directory
 
 
+@dataclass(frozen=True)
+class LoopStats:
+    ticks: int
+    period_mean_ms: float
+    jitter_ms: float  # std of the tick periods
+    period_max_ms: float
+    late: int  # ticks that started more than one period after their deadline
+    missed: int  # ticks without an action once the first chunk had arrived
+
+    def __str__(self) -> str:
+        return (f"period mean {self.period_mean_ms:6.2f} ms  jitter (std) {self.jitter_ms:6.2f} ms  "
+                f"max {self.period_max_ms:7.2f} ms  late ticks {self.late}  missed ticks {self.missed}  "
+                f"(n={self.ticks})")
+
+
+def control_loop(act: Callable[[Observation], object], observations: Sequence[Observation],
+                 seconds: float, hz: float = 30.0) -> tuple[LoopStats, int]:
+    """Run ``act`` on a fixed-rate schedule; returns loop stats and the number of None actions."""
+    period, feed = 1.0 / hz, itertools.cycle(observations)
+    starts, none_actions = [], 0
+    t0 = time.perf_counter()
+    for k in range(int(seconds * hz)):
+        deadline = t0 + k * period
+        time.sleep(max(0.0, deadline - time.perf_counter()))
+        starts.append(time.perf_counter())
+        none_actions += act(next(feed)) is None
+    periods = np.diff(starts) * 1e3
+    late = int(np.sum(np.array(starts) - (t0 + np.arange(len(starts)) * period) > period))
+    return LoopStats(len(starts), float(periods.mean()), float(periods.std()), float(periods.max()), late, 0), none_actions
+
+
+def loop_report(policy: Policy, observations: Sequence[Observation], seconds: float) -> None:
+    from so101_policy.scheduler import AsyncChunkScheduler
+
+    policy.reset()
+    sync, _ = control_loop(policy.select_action, observations, seconds)
+    print(f"  30 Hz loop, synchronous select_action: {sync}")
+    scheduler = AsyncChunkScheduler(policy, period_s=1 / 30)
+    stats, _ = control_loop(scheduler.tick, observations, seconds)
+    scheduler.close()
+    stats = LoopStats(stats.ticks, stats.period_mean_ms, stats.jitter_ms, stats.period_max_ms, stats.late,
+                      scheduler.stats.missed)
+    print(f"  30 Hz loop, async chunk scheduler:     {stats}  "
+          f"(startup ticks {scheduler.stats.startup}, chunk inferences {scheduler.stats.inferences})")
+
+
 def report(name: str, policy: Policy, args: argparse.Namespace) -> None:
     observations = random_observations(8)
     print(f"{name}:")
     print(f"  per select_action call:  {select_action_latency(policy, observations, args.calls)}")
     print(f"  per chunk inference:     {chunk_inference_latency(policy, observations, args.chunks)}")
+    if args.loop_seconds > 0:
+        loop_report(policy, observations, args.loop_seconds)
 
 
 def main() -> None:
@@ -150,6 +202,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500, help="timed select_action calls (steady state)")
     parser.add_argument("--chunks", type=int, default=20, help="timed chunk inferences")
     parser.add_argument("--onnx", action="store_true", help="also export to ONNX and time the ONNX loader")
+    parser.add_argument("--loop-seconds", type=float, default=10.0, help="length of each 30 Hz loop run (0 = skip)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
