@@ -146,3 +146,16 @@ def test_spec_round_trip(server):
 def test_bad_specs_say_what_is_wrong(spec, message):
     with pytest.raises(PolicyLoadError, match=message):
         parse_openpi_spec(spec)
+
+
+def test_load_policy_dispatches_openpi_specs(server):
+    from so101_policy.loaders import load_policy
+
+    spec = f"openpi://127.0.0.1:{server.port}?state_key={STATE_KEY}&image.overhead_cam=observation/image"
+    policy = load_policy(spec)
+    try:
+        assert isinstance(policy, OpenPiClientPolicy)
+        action = policy.select_action({k: v for k, v in _observation(0).items() if "wrist" not in k})
+        assert action.shape == (6,)
+    finally:
+        policy.close()
