@@ -42,3 +42,28 @@ def stop_node(proc: subprocess.Popen, timeout: float = 10.0) -> int:
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+def spin_until(node, predicate, timeout: float = 20.0) -> bool:
+    """Spin ``node`` until ``predicate()`` holds or ``timeout`` seconds pass; returns whether it held."""
+    import time
+
+    import rclpy
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+        if predicate():
+            return True
+    return False
+
+
+def call_trigger(node, client, timeout: float = 20.0):
+    """Call a std_srvs/Trigger client from a test node; returns the response."""
+    import rclpy
+    from std_srvs.srv import Trigger
+
+    assert client.wait_for_service(timeout_sec=timeout), f"{client.srv_name} not available"
+    future = client.call_async(Trigger.Request())
+    rclpy.spin_until_future_complete(node, future, timeout_sec=timeout)
+    return future.result()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_srvs.srv import Trigger
 
-from so101_common.ros_testing import isolate_ros, start_node, stop_node
+from so101_common.ros_testing import call_trigger, isolate_ros, spin_until, start_node, stop_node
 
 PERIOD = 1 / 30
 
@@ -35,18 +34,10 @@ class Probe(Node):
         self.status_client = self.create_client(Trigger, "sim/episode_status")
 
     def spin_until(self, predicate, timeout: float = 20.0) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=0.05)
-            if predicate():
-                return True
-        return False
+        return spin_until(self, predicate, timeout)
 
     def call(self, client) -> Trigger.Response:
-        assert client.wait_for_service(timeout_sec=20.0), f"{client.srv_name} not available"
-        future = client.call_async(Trigger.Request())
-        rclpy.spin_until_future_complete(self, future, timeout_sec=20.0)
-        return future.result()
+        return call_trigger(self, client)
 
     def command(self, positions: dict[str, float]) -> None:
         msg = JointState()

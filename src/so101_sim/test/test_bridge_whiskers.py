@@ -3,7 +3,6 @@ predicted gripper path on whiskers/path and as green whiskers in the video frame
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from sensor_msgs.msg import Image, JointState
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
-from so101_common.ros_testing import isolate_ros, start_node, stop_node
+from so101_common.ros_testing import call_trigger, isolate_ros, spin_until, start_node, stop_node
 from so101_sim.ros_conversions import image_array
 from so101_sim.whiskers import CURRENT_RGB
 
@@ -35,18 +34,10 @@ class Probe(Node):
         self.reset_client = self.create_client(Trigger, "sim/reset")
 
     def spin_until(self, predicate, timeout: float = 20.0) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=0.05)
-            if predicate():
-                return True
-        return False
+        return spin_until(self, predicate, timeout)
 
     def reset_sim(self) -> None:
-        assert self.reset_client.wait_for_service(timeout_sec=20.0)
-        future = self.reset_client.call_async(Trigger.Request())
-        rclpy.spin_until_future_complete(self, future, timeout_sec=20.0)
-        assert future.result().success
+        assert call_trigger(self, self.reset_client).success
 
     def send_chunk(self) -> None:
         msg = JointTrajectory()
