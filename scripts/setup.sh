@@ -13,6 +13,10 @@ ros_from=wheels
 if [ -n "${ROS_DISTRO:-}" ] && [ -d "/opt/ros/${ROS_DISTRO}" ]; then ros_from=apt; fi
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+# pip, quiet; drops the harmless warnings about this machine's unused local index folders.
+pip_install() {
+  "$venv/bin/pip" install -q --disable-pip-version-check "$@" 2> >(grep -v "is neither a file nor a directory" >&2)
+}
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -42,8 +46,8 @@ want=$(cat "$lock" "$root/scripts/setup.sh" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "pip: installing requirements/lock.txt (first run takes a few minutes)"
   # torch + torchvision first: a plain resolver would pull another torch through lerobot's pins.
-  "$venv/bin/pip" install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -r "$lock"
+  pip_install torch==2.14.1 torchvision==0.29.1
+  pip_install --no-deps -r "$lock"
   echo "$want" > "$stamp"
 else
   log "pip: venv matches requirements/lock.txt"
