@@ -17,7 +17,16 @@ from so101.errors import ArgumentError, So101Error
 from so101.graph import graph_for_launch_file
 from so101.graph_file import load_graph
 from so101.launcher import Launcher
+from so101_hardware.commands import add_calibrate, add_emulate
 from so101_policy.commands import add_export_onnx
+from so101_trainer.commands import (
+    add_analyze_actions,
+    add_analyze_predictions,
+    add_balance_stats,
+    add_filter_episodes,
+    add_sim_demos,
+    add_train,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     add_launch(subparsers)
     add_export_onnx(subparsers)
+    add_calibrate(subparsers)
+    add_emulate(subparsers)
+    add_train(subparsers)
+    add_analyze_actions(subparsers)
+    add_analyze_predictions(subparsers)
+    add_balance_stats(subparsers)
+    add_filter_episodes(subparsers)
+    add_sim_demos(subparsers)
     return parser
 
 

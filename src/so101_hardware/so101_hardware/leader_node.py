@@ -1,0 +1,57 @@
+"""Leader arm teleoperation node (name ``leader``, namespace ``so101``).
+
+Reads the leader arm (torque off, moved by hand) at ``control_hz`` and publishes its pose as the
+follower's ``joint_commands`` (sensor_msgs/JointState, rad, by joint name). Nothing is published while the leader is not completely readable, so the
+follower's watchdog holds the arm. Problems go to ``/diagnostics``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+
+from so101_common.node_runner import run_node
+from so101_hardware.arm_control import Leader
+from so101_hardware.arm_params import arm_parameters
+from so101_hardware.ros_params import freeze_parameters
+from so101_hardware.ros_diagnostics import DiagnosticsPublisher
+from so101_hardware.so101_arm import So101Arm
+
+
+class LeaderNode(Node):
+    def __init__(self) -> None:
+        super().__init__("leader")
+        robot, arm_config, control_hz, reconnect = arm_parameters(self, "leader", "my_leader", "/dev/ttyACM1")
+        freeze_parameters(self)
+        self.leader = Leader(So101Arm(arm_config, robot), reconnect)
+        self.names = robot.joint_names
+        self.command_pub = self.create_publisher(JointState, "joint_commands", 10)
+        self.diagnostics = DiagnosticsPublisher(self, hardware_id=arm_config.port)
+        self.create_timer(1.0 / control_hz, self._on_tick)
+        self.get_logger().info(f"leader {arm_config.arm_id!r} on {arm_config.port} at {control_hz:g} Hz -> "
+                               f"{self.command_pub.topic_name}")
+
+    def _on_tick(self) -> None:
+        now = time.monotonic()
+        state = self.leader.tick(now)
+        if state is not None:
+            msg = JointState()
+            msg.header.stamp = self.get_clock().now().to_msg()
+            msg.name = list(self.names)
+            msg.position = state.position.tolist()
+            self.command_pub.publish(msg)
+        self.diagnostics.publish(self.leader.reports(now))
+
+    def destroy_node(self) -> None:
+        self.leader.close(torque_off=False)  # already off; keep the leader untouched
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(LeaderNode, args)
+
+
+if __name__ == "__main__":
+    main()

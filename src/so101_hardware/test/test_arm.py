@@ -1,0 +1,168 @@
+"""The SO-101 arm and its control loops (ROS-free) on the emulated bus; LeRobot's own SO-101
+follower on the same emulator and calibration file."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+
+import numpy as np
+import pytest
+from lerobot.robots.so_follower import SOFollower, SOFollowerRobotConfig
+
+from so101_hardware.arm_control import Follower, FollowerConfig, Leader
+from so101_hardware.calibration import JointMapping
+from so101_hardware.errors import CalibrationError, CalibrationMissingError
+from so101_hardware.reports import Level
+from so101_hardware.safety import Stall, StallConfig
+from so101_hardware.so101_arm import ArmConfig, So101Arm
+
+from conftest import JOINTS, TIMEOUT_MS, example_values
+
+# The elbow threshold is low: max_step (0.15 rad = 98 steps) caps how hard a blocked emulated servo
+# pushes (4 load units per step: 39 %).
+STALL = StallConfig(load=(0.6, 0.85, 0.3, 0.6, 0.6, 0.2), current_ma=(2000.0,) * 5 + (1000.0,), time_s=0.3,
+                    release_s=1.0)
+
+
+def make_arm(pty, robot, calibration, role="follower") -> So101Arm:
+    return So101Arm(ArmConfig(port=pty.path, role=role, calibration_file=str(calibration),
+                              packet_timeout_ms=TIMEOUT_MS), robot)
+
+
+def run(loop, seconds: float, command: dict[str, float] | None = None, hz: float = 30.0):
+    """Tick ``loop`` in real time, commanding ``command`` every tick when given."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        now = time.monotonic()
+        if command:
+            loop.command(list(command), list(command.values()), now)
+        loop.tick(now)
+        time.sleep(1 / hz)
+    return loop.state
+
+
+def test_connect_writes_the_calibration_configures_like_lerobot_and_holds(pty, emulator, robot, example_calibration):
+    arm = make_arm(pty, robot, example_calibration)
+    assert arm.connect() is True  # EEPROM differed from the file
+    arm.read()  # a round trip: the emulator has handled the torque SYNC_WRITE before it
+    offsets = {name: v["homing_offset"] for name, v in example_values().items()}
+    for servo_id, name in enumerate(JOINTS, start=1):
+        assert emulator.register(servo_id, "Homing_Offset") == offsets[name]
+        assert emulator.register(servo_id, "Torque_Enable") == 1
+        assert emulator.register(servo_id, "Goal_Position") == emulator.register(servo_id, "Present_Position")
+        assert (emulator.register(servo_id, "P_Coefficient"), emulator.register(servo_id, "Acceleration")) == (16, 254)
+    assert (emulator.register(6, "Max_Torque_Limit"), emulator.register(6, "Overload_Torque")) == (500, 25)
+    state = arm.read()
+    gripper = JointMapping(arm.calibration["gripper"], (robot.lower[5], robot.upper[5]))
+    assert state.position[5] == pytest.approx(gripper.to_radians(2048 - offsets["gripper"]))
+    pan = arm.calibration["shoulder_pan"]
+    assert state.position[0] == pytest.approx((2048 - 87 - (pan.range_min + pan.range_max) / 2) * 2 * math.pi / 4095)
+    arm.close()
+    time.sleep(0.1)  # the torque-off SYNC_WRITE gets no reply
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6
+    assert make_arm(pty, robot, example_calibration).connect() is False  # now they agree
+
+
+def test_send_clamps_to_limits_max_step_and_calibrated_range(pty, robot, example_calibration):
+    arm = make_arm(pty, robot, example_calibration)
+    arm.connect()
+    present = arm.read().position
+    sent = arm.send(present + np.array([1.0, -1.0, 0.05, 0, 0, 0]), present)
+    assert sent[:3] == pytest.approx(present[:3] + [0.15, -0.15, 0.05], abs=2e-3)
+    sent = arm.send(np.array([5.0, -5.0, 0, 0, 0, 5.0]))
+    assert sent[0] == pytest.approx(robot.upper[0], abs=2e-3) and sent[1] == pytest.approx(robot.lower[1], abs=2e-3)
+    assert sent[5] == pytest.approx(robot.upper[5])  # gripper: 100 % = range_max
+    arm.close()
+
+
+def test_arm_refuses_calibrations_that_do_not_fit(pty, robot, example_calibration, tmp_path):
+    with pytest.raises(CalibrationError, match="shoulder_pan is servo id 1 there but id 7"):
+        So101Arm(ArmConfig(port=pty.path, ids=(7, 2, 3, 4, 5, 6), calibration_file=str(example_calibration)), robot)
+    with pytest.raises(CalibrationMissingError, match="--id nobody"):
+        So101Arm(ArmConfig(port=pty.path, arm_id="nobody", calibration_file=str(tmp_path / "x.json")), robot)
+    with pytest.raises(ValueError, match="ids: expected distinct"):
+        ArmConfig(port="p", ids=(1, 1, 2, 3, 4, 5))
+
+
+def test_follower_follows_then_backs_off_a_squeezing_gripper_then_frees_it(pty, emulator, robot, example_calibration):
+    follower = Follower(make_arm(pty, robot, example_calibration), robot,
+                        FollowerConfig(control_hz=30.0, stall=STALL, watchdog_timeout_s=0.5))
+    state = run(follower, 0.2)
+    assert [r.level for r in follower.reports(time.monotonic())] == [Level.OK] * 8
+    start = state.position.copy()
+    state = run(follower, 1.0, {"shoulder_pan": start[0] + 0.4, "gripper": 1.0})
+    assert state.position[0] == pytest.approx(start[0] + 0.4, abs=0.01)
+    assert state.position[5] == pytest.approx(1.0, abs=0.01)
+    block = emulator.register(6, "Present_Position") - 150  # a block between the jaws
+    emulator.place_obstacle(6, lower=block)
+    state = run(follower, 0.25, {"gripper": -0.1})  # squeeze
+    assert state.load[5] < -0.2  # closing pushes toward lower steps
+    state = run(follower, 0.6, {"gripper": -0.1})
+    assert follower.stall.state("gripper") is Stall.BACKED_OFF
+    assert abs(state.load[5]) < 0.2  # still holding, gently
+    assert emulator.register(6, "Torque_Enable") == 1
+    report = follower.reports(time.monotonic())[-1]
+    assert report.level is Level.WARN and "backed off" in report.message
+    run(follower, 0.3, {"gripper": 1.0})  # open: free again
+    assert follower.stall.state("gripper") is Stall.FREE
+    follower.close()
+
+
+def test_follower_releases_a_joint_that_keeps_straining_and_torque_service_restores_it(
+        pty, emulator, robot, example_calibration):
+    follower = Follower(make_arm(pty, robot, example_calibration), robot,
+                        FollowerConfig(control_hz=30.0, stall=STALL, watchdog_timeout_s=0.5))
+    state = run(follower, 0.2)
+    emulator.place_obstacle(3, upper=emulator.register(3, "Present_Position"))
+    state = run(follower, 0.8, {"elbow_flex": state.position[2] + 0.5})
+    assert follower.stall.state("elbow_flex") is Stall.BACKED_OFF
+    emulator.place_obstacle(3, upper=emulator.register(3, "Present_Position") - 100)  # pushed back harder
+    run(follower, 1.5, {"elbow_flex": 0.5})
+    assert follower.released == {"elbow_flex": "still straining 1 s after backing off: torque released"}
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [1, 1, 0, 1, 1, 1]
+    commands = follower.reports(time.monotonic())[1]
+    assert commands.level is Level.ERROR and "elbow_flex released" in commands.message
+    emulator.remove_obstacle(3)
+    assert follower.set_torque(True) == "torque on, holding the present pose"
+    follower.arm.read()
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [1] * 6
+    assert follower.released == {}
+    assert follower.set_torque(False) == "torque off"
+    run(follower, 0.1)
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6
+    follower.close()
+
+
+def test_leader_keeps_torque_off_and_reads_the_pose(pty, emulator, robot, example_calibration):
+    leader = Leader(make_arm(pty, robot, example_calibration, role="leader"), reconnect_period_s=1.0)
+    state = leader.tick(time.monotonic())
+    assert state is not None and not np.isnan(state.position).any()
+    leader.tick(time.monotonic())
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6
+    assert emulator.register(1, "P_Coefficient") == 32  # the leader keeps its factory gains
+    emulator.silence([2])
+    assert leader.tick(time.monotonic()) is None
+    assert leader.reports(time.monotonic())[2].message == "no reply from servo id 2"
+    leader.close(torque_off=False)
+
+
+def test_lerobots_so101_follower_runs_on_the_emulator_with_our_calibration(pty, emulator, robot,
+                                                                        example_calibration, tmp_path):
+    ours = make_arm(pty, robot, example_calibration)
+    ours.connect()
+    expected = ours.read().position
+    ours.close()
+    shutil.copy(example_calibration, tmp_path / "example.json")
+    theirs = SOFollower(SOFollowerRobotConfig(port=pty.path, id="example", calibration_dir=tmp_path))
+    slow = theirs.bus.port_handler  # the emulator on a busy machine: more than LeRobot's 50 ms
+    slow.setPacketTimeout = lambda n: slow.setPacketTimeoutMillis(slow.tx_time_per_byte * (n + 3) + TIMEOUT_MS)
+    theirs.connect(calibrate=False)
+    assert theirs.is_calibrated  # the servos hold what our file says
+    observation = theirs.get_observation()
+    for k, name in enumerate(JOINTS[:5]):
+        assert math.radians(observation[f"{name}.pos"]) == pytest.approx(expected[k], abs=1e-9)
+    lower, upper = robot.lower[5], robot.upper[5]
+    assert lower + observation["gripper.pos"] / 100 * (upper - lower) == pytest.approx(expected[5], abs=1e-9)
+    theirs.disconnect()

@@ -1,0 +1,1 @@
+"""Offline trainer (no ROS in its core): LeRobot imitation learning, PPO, analysis tools, rosbag2 replay into datasets."""

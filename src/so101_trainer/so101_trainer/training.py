@@ -1,0 +1,339 @@
+"""Train a LeRobot 0.4.4 policy on a local dataset with LeRobot's own pieces, plus our hooks.
+
+The loop is ``lerobot_train.train`` cut down to offline training, built from the same
+functions (``make_dataset``, ``make_policy``, ``make_pre_post_processors``,
+``make_optimizer_and_scheduler``, ``update_policy``, ``save_checkpoint``,
+``update_last_checkpoint``, ``load_training_state``) under an ``accelerate.Accelerator`` created
+as lerobot-train creates it. Checkpoints are therefore exactly lerobot-train's
+(``checkpoints/NNNNNN/{pretrained_model,training_state}`` + ``checkpoints/last``), with
+``train_config.json`` inside, so ``lerobot-train --config_path=... --resume=true`` and the
+policy node both read them. Our additions: per-dimension loss weights (loss_weighting.py), a
+stats override (balanced_stats.py), episode selection (episode_filter.py) and callbacks (loss
+curve, sim evaluation). What lerobot-train does not know is kept in ``<output>/so101_trainer.json``
+so that ``resume`` restores it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from so101_trainer.balanced_stats import Stats, apply_override, load_override
+from so101_trainer.callbacks import LossCurve, SimEvaluation, TrainCallback
+from so101_trainer.episode_filter import EPISODES_JSON, select_episodes
+from so101_trainer.errors import ResumeError, TrainerError
+from so101_trainer.groups import DEFAULT_GROUPS_CONFIG, load_groups_config
+from so101_trainer.local_dataset import LocalDataset, load_stats, open_local_dataset
+from so101_trainer.loss_weighting import ActionLossWeighting, dimension_weights
+from so101_trainer.policy_config import make_policy_config
+from so101_trainer.sim_eval import SimEvalConfig
+
+RUN_FILE = "so101_trainer.json"
+STATS_OVERRIDE_COPY = "stats_override.json"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """A new training run (the ``so101 train`` options; defaults are lerobot-train's)."""
+
+    dataset: Path
+    output: Path
+    policy: str = "act"
+    policy_overrides: dict[str, str] = field(default_factory=dict)  # policy config key -> value text
+    steps: int = 100_000
+    batch_size: int = 8
+    lr: float | None = None  # None: the policy preset's optimizer lr
+    save_every: int = 20_000
+    log_every: int = 200
+    eval_every: int = 0  # 0: no sim evaluation; else a multiple of save_every
+    eval: SimEvalConfig = field(default_factory=SimEvalConfig)
+    seed: int = 1000
+    device: str = "cpu"
+    num_workers: int = 4
+    groups_config: str | Path = DEFAULT_GROUPS_CONFIG
+    loss_weighting: str | None = None  # None: the groups file's strategy
+    episodes: tuple[int, ...] | None = None  # None: all (or the filter's selection)
+    episodes_filter: str | None = None  # a filter name of the groups file
+    stats_override: Path | None = None  # JSON {feature: {stat: values}} (balance-stats)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "save_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise TrainerError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        check_schedule(self.save_every, self.eval_every)
+        if self.num_workers < 0:
+            raise TrainerError(f"num-workers must be >= 0, got {self.num_workers}")
+        if self.lr is not None and self.lr <= 0:
+            raise TrainerError(f"lr must be > 0, got {self.lr}")
+        if self.episodes is not None and self.episodes_filter is not None:
+            raise TrainerError("give either episodes or an episodes filter, not both")
+
+
+def check_schedule(save_every: int, eval_every: int) -> None:
+    """Evaluation loads the checkpoint it scores, so it runs at save steps only."""
+    if eval_every < 0 or (eval_every and eval_every % save_every):
+        raise TrainerError(f"eval-every must be 0 or a multiple of save-every ({save_every}), got {eval_every}")
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What a run needs beyond LeRobot's TrainPipelineConfig (``<output>/so101_trainer.json``)."""
+
+    loss_weights: list[float] | None  # per action dimension, mean 1; None: LeRobot's own loss
+    loss_weighting: str
+    groups_config: str
+    eval_every: int
+    eval: SimEvalConfig
+
+    def write(self, output: Path) -> None:
+        (output / RUN_FILE).write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def read(cls, output: Path) -> RunState:
+        raw = json.loads((output / RUN_FILE).read_text())
+        return cls(**{**raw, "eval": SimEvalConfig(**raw["eval"])})
+
+
+def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -> Path:
+    """Train from scratch into ``options.output`` (must not exist); returns the output folder."""
+    from lerobot.configs.default import DatasetConfig, EvalConfig
+    from lerobot.configs.train import TrainPipelineConfig
+
+    dataset = open_local_dataset(options.dataset)
+    main_process = _process_state(options.device).is_main_process
+    if main_process and options.output.exists():
+        raise TrainerError(f"output directory {options.output} already exists; pass --resume to "
+                           "continue that run or choose another --output")
+    groups = load_groups_config(options.groups_config).with_strategy(options.loss_weighting)
+    weighted = groups.loss_weighting.strategy != "uniform"
+    if weighted or options.episodes_filter:
+        groups.check_dim(dataset.dim("action"), f"the action of {dataset.root}")
+    override = (options.stats_override, load_override(options.stats_override)) if options.stats_override else None
+    if override:
+        apply_override(load_stats(dataset), override[1], override[0])  # a bad file fails before the run starts
+    selection = select_episodes(dataset, groups, options.episodes_filter) if options.episodes_filter else None
+    episodes = selection.selected if selection else _checked_episodes(options.episodes, dataset)
+
+    cfg = TrainPipelineConfig(
+        dataset=DatasetConfig(repo_id=dataset.repo_id, root=str(dataset.root.resolve()), episodes=episodes),
+        policy=make_policy_config(options.policy, options.policy_overrides, device=options.device),
+        output_dir=options.output, seed=options.seed, num_workers=options.num_workers,
+        batch_size=options.batch_size, steps=options.steps, save_freq=options.save_every,
+        log_freq=options.log_every, eval_freq=options.eval_every,
+        eval=EvalConfig(n_episodes=options.eval.n_episodes, batch_size=1),
+    )
+    cfg.validate()  # LeRobot's checks; sets the policy's optimizer and scheduler presets
+    if options.lr is not None:
+        cfg.optimizer.lr = options.lr
+    state = RunState(
+        loss_weights=dimension_weights(groups.loss_weighting, groups.groups).tolist() if weighted else None,
+        loss_weighting=groups.loss_weighting.strategy, groups_config=str(groups.path),
+        eval_every=options.eval_every, eval=options.eval,
+    )
+    if main_process:
+        options.output.mkdir(parents=True)
+        state.write(options.output)
+        if selection:
+            selection.write(options.output / EPISODES_JSON)
+        if options.stats_override:
+            shutil.copyfile(options.stats_override, options.output / STATS_OVERRIDE_COPY)
+    _process_state(options.device).wait_for_everyone()
+    return _run(cfg, state, callbacks, override)
+
+
+def resume(output: Path, *, steps: int | None = None, save_every: int | None = None,
+           eval_every: int | None = None, eval_episodes: int | None = None, num_workers: int | None = None,
+           device: str | None = None, callbacks: list[TrainCallback] | None = None) -> Path:
+    """Continue the run in ``output`` from its last checkpoint, optionally to more ``steps``."""
+    from lerobot.utils.constants import (
+        CHECKPOINTS_DIR,
+        LAST_CHECKPOINT_LINK,
+        PRETRAINED_MODEL_DIR,
+        TRAINING_STATE_DIR,
+    )
+    from lerobot.utils.train_utils import load_training_step
+
+    last = output / CHECKPOINTS_DIR / LAST_CHECKPOINT_LINK
+    if not (last / PRETRAINED_MODEL_DIR / "train_config.json").is_file() or not (output / RUN_FILE).is_file():
+        raise ResumeError(f"cannot resume {output}: no {CHECKPOINTS_DIR}/{LAST_CHECKPOINT_LINK}/"
+                          f"{PRETRAINED_MODEL_DIR}/train_config.json or {RUN_FILE} (not a `so101 train` run)")
+    cfg = _read_train_config(last / PRETRAINED_MODEL_DIR / "train_config.json")
+    cfg.resume = True
+    cfg.checkpoint_path = last
+    cfg.policy.pretrained_path = last / PRETRAINED_MODEL_DIR
+    cfg.output_dir = output
+    state = RunState.read(output)
+    cfg.steps = steps if steps is not None else cfg.steps
+    done = load_training_step(last / TRAINING_STATE_DIR)
+    if done >= cfg.steps:
+        raise ResumeError(f"{output} is already at step {done}; pass --steps above it to train on")
+    cfg.save_freq = save_every if save_every is not None else cfg.save_freq
+    cfg.num_workers = num_workers if num_workers is not None else cfg.num_workers
+    cfg.policy.device = device if device is not None else cfg.policy.device
+    every = eval_every if eval_every is not None else state.eval_every
+    check_schedule(cfg.save_freq, every)
+    eval_config = SimEvalConfig(**{**asdict(state.eval), "device": cfg.policy.device,
+                                   "n_episodes": eval_episodes or state.eval.n_episodes})
+    state = RunState(state.loss_weights, state.loss_weighting, state.groups_config, every, eval_config)
+    if _process_state(cfg.policy.device).is_main_process:
+        state.write(output)
+    return _run(cfg, state, callbacks, None)
+
+
+def _read_train_config(path: Path) -> Any:
+    """train_config.json decoded as TrainPipelineConfig.from_pretrained decodes it, without building
+    draccus' command-line parser (seconds of docstring parsing)."""
+    import draccus
+    import lerobot.policies  # noqa: F401  (registers the policy config classes the file names)
+    from lerobot.configs.train import TrainPipelineConfig
+
+    with draccus.config_type("json"):
+        return draccus.decode(TrainPipelineConfig, json.loads(path.read_text()))
+
+
+def _checked_episodes(episodes: tuple[int, ...] | None, dataset: LocalDataset) -> list[int] | None:
+    if episodes is None:
+        return None
+    bad = [e for e in episodes if not 0 <= e < dataset.total_episodes]
+    if bad or not episodes:
+        raise TrainerError(f"episodes {bad or '(none)'}: {dataset.root} has episodes 0..{dataset.total_episodes - 1}")
+    return sorted(set(episodes))
+
+
+def default_callbacks(output: Path, state: RunState) -> list[TrainCallback]:
+    callbacks: list[TrainCallback] = [LossCurve(output)]
+    if state.eval_every:
+        callbacks.append(SimEvaluation(output, state.eval_every, state.eval))
+    return callbacks
+
+
+def _process_state(device: str) -> Any:
+    """This process under `accelerate launch` (one process otherwise); the Accelerator shares it."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=device == "cpu")
+
+
+def _accelerator(cfg: Any) -> Any:
+    """As lerobot-train makes it: CPU when the policy asks for it, else what accelerate finds."""
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    return Accelerator(step_scheduler_with_optimizer=False, cpu=cfg.policy.device == "cpu",
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
+def _processors(cfg: Any, dataset: Any, device: Any) -> tuple[Any, Any]:
+    """New runs normalise with the dataset's stats; resumed runs keep the checkpoint's own."""
+    from lerobot.policies.factory import make_pre_post_processors
+
+    if cfg.resume:
+        return make_pre_post_processors(cfg.policy, pretrained_path=str(cfg.policy.pretrained_path),
+                                        preprocessor_overrides={"device_processor": {"device": device.type}})
+    return make_pre_post_processors(cfg.policy, dataset_stats=dataset.meta.stats)
+
+
+def _dataloader(cfg: Any, dataset: Any, device: Any) -> Any:
+    import torch
+    from lerobot.datasets.sampler import EpisodeAwareSampler
+
+    sampler = None
+    if hasattr(cfg.policy, "drop_n_last_frames"):  # as lerobot-train: episode-aware sampling
+        sampler = EpisodeAwareSampler(
+            dataset.meta.episodes["dataset_from_index"], dataset.meta.episodes["dataset_to_index"],
+            episode_indices_to_use=dataset.episodes, drop_n_last_frames=cfg.policy.drop_n_last_frames,
+            shuffle=True)
+    return torch.utils.data.DataLoader(
+        dataset, num_workers=cfg.num_workers, batch_size=cfg.batch_size, shuffle=sampler is None,
+        sampler=sampler, pin_memory=device.type == "cuda", drop_last=False,
+        prefetch_factor=2 if cfg.num_workers > 0 else None)
+
+
+def _run(cfg: Any, state: RunState, callbacks: list[TrainCallback] | None,
+         override: tuple[Path, Stats] | None) -> Path:
+    """The training loop; ``override`` (file, stats) replaces dataset stats before the processors
+    are made from them (new runs only: a resumed run keeps its checkpoint's processors)."""
+    from lerobot.datasets.factory import make_dataset
+    from lerobot.datasets.utils import cycle
+    from lerobot.optim.factory import make_optimizer_and_scheduler
+    from lerobot.policies.factory import make_policy
+    from lerobot.scripts.lerobot_train import update_policy
+    from lerobot.utils.logging_utils import AverageMeter, MetricsTracker
+    from lerobot.utils.random_utils import set_seed
+    from lerobot.utils.train_utils import (
+        get_step_checkpoint_dir,
+        load_training_state,
+        save_checkpoint,
+        update_last_checkpoint,
+    )
+
+    accelerator = _accelerator(cfg)
+    main_process = accelerator.is_main_process
+    callbacks = default_callbacks(cfg.output_dir, state) if callbacks is None else callbacks
+    if cfg.seed is not None:
+        set_seed(cfg.seed, accelerator=accelerator)
+    device = accelerator.device
+    dataset = make_dataset(cfg)
+    if override is not None:
+        apply_override(dataset.meta.stats, override[1], override[0])
+    policy = make_policy(cfg=cfg.policy, ds_meta=dataset.meta, rename_map=cfg.rename_map)
+    if state.loss_weights is not None:
+        ActionLossWeighting(state.loss_weights).attach(policy, cfg.policy.type)
+    preprocessor, postprocessor = _processors(cfg, dataset, device)
+    optimizer, lr_scheduler = make_optimizer_and_scheduler(cfg, policy)
+    step = 0
+    if cfg.resume:
+        step, optimizer, lr_scheduler = load_training_state(cfg.checkpoint_path, optimizer, lr_scheduler)
+
+    dataloader = _dataloader(cfg, dataset, device)
+    policy, optimizer, dataloader, lr_scheduler = accelerator.prepare(policy, optimizer, dataloader, lr_scheduler)
+    batches = cycle(dataloader)
+    meters = {"loss": AverageMeter("loss", ":.3f"), "grad_norm": AverageMeter("grdn", ":.3f"),
+              "lr": AverageMeter("lr", ":0.1e"), "update_s": AverageMeter("updt_s", ":.3f"),
+              "dataloading_s": AverageMeter("data_s", ":.3f")}
+    tracker = MetricsTracker(cfg.batch_size, dataset.num_frames, dataset.num_episodes, meters,
+                             initial_step=step, accelerator=accelerator)
+    if main_process:
+        for callback in callbacks:
+            callback.on_start(step, cfg.steps)
+    progress = tqdm(total=cfg.steps, initial=step, desc="Training", unit="step", disable=not main_process)
+    policy.train()
+    while step < cfg.steps:
+        start = time.perf_counter()
+        batch = preprocessor(next(batches))
+        tracker.dataloading_s = time.perf_counter() - start
+        tracker, _ = update_policy(tracker, policy, batch, optimizer, cfg.optimizer.grad_clip_norm,
+                                   accelerator=accelerator, lr_scheduler=lr_scheduler)
+        step += 1
+        tracker.step()
+        progress.update(1)
+        saving = step % cfg.save_freq == 0 or step == cfg.steps
+        if main_process:
+            metrics = {name: tracker.metrics[name].val for name in ("loss", "grad_norm", "lr", "update_s",
+                                                                    "dataloading_s")}
+            progress.set_postfix(loss=f"{metrics['loss']:.4f}")
+            for callback in callbacks:
+                callback.on_step(step, metrics)
+            if cfg.log_freq > 0 and step % cfg.log_freq == 0:
+                tqdm.write(str(tracker))
+                tracker.reset_averages()
+        if main_process and saving:
+            checkpoint_dir = get_step_checkpoint_dir(cfg.output_dir, cfg.steps, step)
+            save_checkpoint(checkpoint_dir=checkpoint_dir, step=step, cfg=cfg,
+                            policy=accelerator.unwrap_model(policy), optimizer=optimizer,
+                            scheduler=lr_scheduler, preprocessor=preprocessor, postprocessor=postprocessor)
+            update_last_checkpoint(checkpoint_dir)
+            for callback in callbacks:
+                callback.on_checkpoint(step, checkpoint_dir)
+        if saving:
+            accelerator.wait_for_everyone()
+    progress.close()
+    accelerator.end_training()
+    return Path(cfg.output_dir)
+

@@ -1,0 +1,117 @@
+"""`so101 train` on a tiny dataset: lerobot-train's checkpoint layout, loadable by the policy
+loader; resume; loss curve; loss weighting, episode filter and stats override reach the run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from so101_common.errors import ConfigError
+from so101_policy.loaders import load_policy
+from so101_trainer.errors import DatasetError, PolicyConfigError, ResumeError, TrainerError, UnknownPolicyTypeError
+from so101_trainer.training import TrainOptions
+
+from conftest import run_cli, train_args
+
+
+def read_json(path):
+    return json.loads(path.read_text())
+
+
+def test_checkpoints_have_lerobot_train_layout(tiny_run):
+    step = tiny_run / "checkpoints" / "000002"
+    assert (tiny_run / "checkpoints" / "last").readlink().name == "000002"
+    for name in ("config.json", "model.safetensors", "train_config.json", "policy_preprocessor.json",
+                 "policy_postprocessor.json"):
+        assert (step / "pretrained_model" / name).is_file(), name
+    for name in ("training_step.json", "optimizer_state.safetensors", "rng_state.safetensors"):
+        assert (step / "training_state" / name).is_file(), name
+    train_config = read_json(step / "pretrained_model" / "train_config.json")
+    assert train_config["dataset"]["episodes"] == [0, 1]
+    assert train_config["policy"]["type"] == "act" and train_config["steps"] == 2
+    assert (tiny_run / "loss_curve.png").stat().st_size > 10_000
+    rows = [json.loads(line) for line in (tiny_run / "training_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2] and all(np.isfinite(r["loss"]) for r in rows)
+
+
+def test_policy_loader_serves_the_run(tiny_run):
+    policy = load_policy(str(tiny_run))  # the output folder -> its latest checkpoint, as the node does
+    rng = np.random.default_rng(0)
+    action = policy.select_action({
+        "observation.state": rng.uniform(-0.5, 0.5, 6),
+        "observation.images.overhead_cam": rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)})
+    assert action.shape == (6,) and np.all(np.isfinite(action))
+
+
+def test_resume_continues_from_the_last_step(tiny_run, tmp_path):
+    run = tmp_path / "act"
+    shutil.copytree(tiny_run, run, symlinks=True)
+    assert run_cli("train", "--output", run, "--resume", "--steps", "4", "--save-every", "2") == 0
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["000002", "000004", "last"]
+    assert (run / "checkpoints" / "last").readlink().name == "000004"
+    assert read_json(run / "checkpoints" / "last" / "training_state" / "training_step.json") == {"step": 4}
+    rows = [json.loads(line) for line in (run / "training_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert load_policy(str(run)).policy.config.chunk_size == 10
+    with pytest.raises(ResumeError, match="already at step 4; pass --steps above it"):
+        run_cli("train", "--output", run, "--resume", "--steps", "4")
+    with pytest.raises(TrainerError, match="--resume continues the run as it was configured; drop --lr"):
+        run_cli("train", "--output", run, "--resume", "--steps", "6", "--lr", "1e-3")
+
+
+def test_weighting_filter_and_stats_override_reach_the_run(tiny_dataset, tmp_path):
+    groups = tmp_path / "groups.yaml"
+    groups.write_text("groups: {arm: [0, 3], wrist: [3, 5], gripper: [5, 6]}\n"
+                      "loss_weighting: {strategy: per_group, group_weights: {arm: 3, wrist: 2, gripper: 1}}\n"
+                      "filters: {arm_heavy: {group: arm, min_share: 0.0}}\n")
+    override = tmp_path / "stats.json"
+    override.write_text(json.dumps({"action": {"std": [0.5] * 6}}))
+    run = tmp_path / "weighted"
+    assert run_cli(*train_args(tiny_dataset, run, "--action-groups", groups, "--episodes-filter", "arm_heavy",
+                               "--stats-override", override)) == 0
+    assert read_json(run / "episodes.json")["selected"] == [0, 1, 2]
+    state = read_json(run / "so101_trainer.json")
+    assert state["loss_weighting"] == "per_group"
+    assert state["loss_weights"] == pytest.approx([9 / 7] * 3 + [6 / 7] * 2 + [3 / 7])
+    policy = load_policy(str(run))
+    normalizer = next(s for s in policy.preprocessor.steps if type(s).__name__ == "NormalizerProcessorStep")
+    assert np.asarray(normalizer.stats["action"]["std"]) == pytest.approx([0.5] * 6)
+    assert (run / "stats_override.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "error", "message"),
+    [
+        (["--policy", "actt"], UnknownPolicyTypeError, "unknown policy type 'actt'; LeRobot 0.4.4 accepts: act, "),
+        (["--policy-config", "chunk=3"], PolicyConfigError, "act config has no settable field 'chunk'; fields: "),
+        (["--policy-config", "chunk_size=abc"], PolicyConfigError, "chunk_size='abc'"),
+        (["--policy-config", "n_action_steps=200"], PolicyConfigError, "200 for `n_action_steps`"),
+        (["--eval-every", "3", "--save-every", "2"], TrainerError, "multiple of save-every (2), got 3"),
+        (["--episodes", "0,7"], TrainerError, "episodes [7]: "),
+        (["--episodes-filter", "arm_heavy", "--episodes", "0"], TrainerError, "not both"),
+    ],
+)
+def test_bad_options_are_one_line_errors(tiny_dataset, tmp_path, argv, error, message):
+    with pytest.raises(error) as err:
+        run_cli("train", "--dataset", tiny_dataset, "--output", tmp_path / "run", "--num-workers", "0", *argv)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_dataset_and_existing_output(tiny_dataset, tiny_run, tmp_path):
+    with pytest.raises(DatasetError, match="dataset directory .*/nope does not exist"):
+        run_cli("train", "--dataset", tmp_path / "nope", "--output", tmp_path / "run")
+    with pytest.raises(TrainerError, match="already exists; pass --resume"):
+        run_cli("train", "--dataset", tiny_dataset, "--output", tiny_run)
+    with pytest.raises(ResumeError, match="cannot resume"):
+        run_cli("train", "--output", tmp_path, "--resume")
+    bad = tmp_path / "stats.json"
+    bad.write_text(json.dumps({"action": {"std": [1.0, 2.0]}}))
+    with pytest.raises(ConfigError, match="stats.json: action.std: expected shape \\(6,\\)"):
+        run_cli("train", "--dataset", tiny_dataset, "--output", tmp_path / "run", "--stats-override", bad)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(TrainerError, match="steps must be >= 1"):
+        TrainOptions(dataset=tiny_dataset, output=tmp_path / "x", steps=0)
