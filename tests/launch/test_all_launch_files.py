@@ -1,0 +1,41 @@
+"""Every launch file is a shim over its graph description: declared arguments and launched nodes
+(as ros2 launch would build them, via the launch test double here) equal what `so101 launch`
+resolves from config/graphs/<name>.yaml."""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import fake_launch
+from so101.graph import graph_for_launch_file
+from so101.graph_file import load_graph
+
+WORKSPACE = Path(__file__).resolve().parents[2]
+LAUNCH_FILES = sorted(p.name for p in (WORKSPACE / "launch").glob("*.launch.py"))
+
+
+def test_there_are_launch_files():
+    assert {"eval_sim.launch.py", "record_sim.launch.py"} <= set(LAUNCH_FILES)
+
+
+@pytest.mark.parametrize("name", LAUNCH_FILES)
+def test_launch_file_matches_its_graph(name, monkeypatch):
+    source = WORKSPACE / "launch" / name
+    tree = ast.parse(source.read_text())
+    assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], "import launch lazily"
+    graph = load_graph(graph_for_launch_file(name))
+
+    fake_launch.install(monkeypatch)
+    spec = importlib.util.spec_from_file_location(name.replace(".", "_"), source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entities = module.generate_launch_description().entities
+    declared = [e for e in entities if isinstance(e, fake_launch.DeclareLaunchArgument)]
+    assert [d.name for d in declared] == list(graph.arguments)
+    values = fake_launch.configurations(declared, {})
+    handlers = {id(h.args[0].kwargs["target_action"]): h.args[0]
+                for h in entities if isinstance(h, fake_launch.RegisterEventHandler)}
+    nodes = [e for e in entities if isinstance(e, fake_launch.Node)]
+    assert [fake_launch.evaluate_node(n, handlers[id(n)], values) for n in nodes] == graph.resolve({})
