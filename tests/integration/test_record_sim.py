@@ -33,7 +33,7 @@ def _open(root) -> LeRobotDataset:
 def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("record")
     root = out / "dataset"
-    result, report = _record(root, out / "report.json", "n_episodes:=3", "seed:=0")
+    result, report = _record(root, out / "report.json", "n_episodes:=3", "seed:=0", "bag:=true")
     return root, result, report, out
 
 
@@ -45,6 +45,19 @@ def test_three_successful_episodes_are_saved(recorded):
     assert len(saved) == 3 and all(e["outcome"] == "success" for e in saved)
     assert "recorded: 3 episodes saved of" in result.stdout
     assert "finalized" in report["recorder"]
+
+
+def test_each_saved_episode_has_its_raw_bag(recorded):
+    from rosbags.highlevel import AnyReader
+
+    root, _, _, _ = recorded
+    bags = sorted(p.name for p in (root / "bags").iterdir())
+    assert bags[:3] == ["episode_000000", "episode_000001", "episode_000002"]
+    dataset = _open(root)
+    with AnyReader([root / "bags" / "episode_000000"]) as reader:
+        counts = {c.topic: c.msgcount for c in reader.connections}
+    assert counts["/so101/joint_states"] >= dataset.meta.episodes[0]["length"]
+    assert {"/so101/joint_commands", "/so101/overhead_cam/image_raw", "/so101/wrist_cam/image_raw"} <= set(counts)
 
 
 def test_lerobot_opens_the_dataset(recorded):

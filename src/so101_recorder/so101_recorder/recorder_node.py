@@ -16,7 +16,9 @@ Frame clock (``frame_clock``):
   a state comes before the next state). Exact sim-time frames; an episode has one frame per sim
   step (the last state of an episode, never acted on, is not a frame).
 
-Parameters: config/so101_recorder.yaml (each one commented there).
+Parameters: config/so101_recorder.yaml (each one commented there). With ``bag:=true`` the raw
+messages of each saved episode also go to a rosbag2 (MCAP) at ``<dataset>/bags/episode_<index>``
+(episode_bag.py), for re-conversion later with ``so101 bag2dataset``.
 
 Services (std_srvs/Trigger): ``~/start`` (refused while a stream has no publisher yet: its first
 frames would be lost), ``~/save`` (refused, and the episode discarded, when a
@@ -61,6 +63,7 @@ from so101_common.contract import FeatureBinding, load_contract
 from so101_common.features import FeatureExtractionError, image_rgb, joint_values, stamp_ns
 from so101_common.node_runner import run_node
 from so101_common.robot_config import load_robot_config
+from so101_recorder.episode_bag import EpisodeBag
 from so101_recorder.errors import FrameError, GapError
 from so101_recorder.status import Due, Phase, Session, SessionConfig, SessionError
 from so101_recorder.sync import EpisodeQuality, StreamSynchronizer
@@ -128,6 +131,11 @@ class RecorderNode(Node):
         self._newest_state_ns = -1
         self._first_frame_ns: int | None = None
         self.last_event = f"opened {root} ({self.writer.episodes_saved} episodes)"
+        self.bag: EpisodeBag | None = None
+        if p["bag"]:
+            topics = {self.resolve_topic_name(self.contract.features[n].topic): self.contract.features[n].type
+                      for n in self.features}
+            self.bag = EpisodeBag(root, topics)
 
         self._stream_subscriptions: dict[str, Subscription] = {}
         for name in self.features:
@@ -148,7 +156,7 @@ class RecorderNode(Node):
         defaults = {
             "dataset": "", "repo_id": "local/so101", "contract": "so101_pick_place", "task": "", "fps": 0.0,
             "frame_clock": "timer", "sample_delay_s": 0.05, "episode_time_s": 60.0, "reset_time_s": 60.0,
-            "num_episodes": 50, "gap_threshold_s": 0.5,
+            "num_episodes": 50, "gap_threshold_s": 0.5, "bag": False,
         }
         values = {k: self.declare_parameter(k, v).value for k, v in defaults.items()}
         if values["frame_clock"] not in FRAME_CLOCKS:
@@ -181,6 +189,9 @@ class RecorderNode(Node):
             return
         stamp = stamp_ns(msg)
         self.sync.push(binding.name, stamp, value)
+        if self.bag is not None and self.session.phase is Phase.RECORDING:
+            topic = self._stream_subscriptions[binding.name].topic_name
+            self.bag.write(topic, self.get_clock().now().nanoseconds, msg)
         if reference:
             self._on_reference_stamp(stamp)
 
@@ -254,6 +265,8 @@ class RecorderNode(Node):
         self.session.start(self._now_s())
         self.sync.reset()
         self.writer.start_episode()
+        if self.bag is not None:
+            self.bag.start()
         self._t0_ns = self._pending_ns = self._first_frame_ns = None
         self._floor_ns = self._newest_state_ns
         self.last_event = f"recording episode {self.session.dataset_episodes}"
@@ -269,6 +282,8 @@ class RecorderNode(Node):
             self.sync.check_saveable()
         except (GapError, SessionError) as err:
             self.writer.discard_episode()
+            if self.bag is not None:
+                self.bag.discard()
             self.session.episode_ended(self._now_s(), saved=False)
             self.last_event = f"episode {index} not saved, discarded: {err}"
             self.get_logger().error(f"{self.last_event} (the dataset keeps its {self.writer.episodes_saved} "
@@ -276,6 +291,8 @@ class RecorderNode(Node):
             raise SessionError(self.last_event) from err
         quality = self.sync.episode_report()
         saved_index = self.writer.save_episode()
+        if self.bag is not None:
+            self.bag.save(saved_index)
         self.session.episode_ended(self._now_s(), saved=True)
         self.last_event = f"saved episode {saved_index} ({frames} frames)"
         self.get_logger().info(f"{self.last_event}: {quality.summary()}")
@@ -285,6 +302,8 @@ class RecorderNode(Node):
         self.session.check_recording("discard")
         index = self.session.dataset_episodes
         self.writer.discard_episode()
+        if self.bag is not None:
+            self.bag.discard()
         self.session.episode_ended(self._now_s(), saved=False)
         self.last_event = f"discarded episode {index}"
         return self.last_event
@@ -328,6 +347,8 @@ class RecorderNode(Node):
         if not self.context.ok():  # shut down (SIGINT): the ROS logger cannot publish any more
             logging.getLogger("so101_recorder").removeHandler(self._log_handler)
         partial = self.session.phase is Phase.RECORDING
+        if self.bag is not None:
+            self.bag.discard()  # the partial episode's bag, like the episode
         self.writer.finalize()
         self.session.stop()
         self.last_event = (f"finalized {self.writer.config.root}: {self.writer.episodes_saved} episodes "

@@ -278,3 +278,35 @@ def test_sigint_discards_the_partial_episode_and_exits_cleanly(ros, dataset_root
         assert stop_node(proc) == 0, log.read_text()[-3000:]
     assert "3 episodes (0 saved in this session, the partial episode discarded)" in log.read_text()
     assert LeRobotDataset(REPO, root=dataset_root, video_backend="torchcodec").num_episodes == 3
+
+
+def test_bag_true_keeps_the_raw_topics_of_saved_episodes_only(ros, tmp_path):
+    from rosbags.highlevel import AnyReader
+
+    root = tmp_path / "bagged"
+    log = tmp_path / "recorder.log"
+    feeder = Feeder("rec_bag")
+    proc = _recorder("rec_bag", log, root, frame_clock="reference", bag=True)
+    try:
+        assert feeder.start_when_connected().success, log.read_text()[-2000:]
+        tick = _feed(feeder, 0, 11)
+        feeder.status_where(lambda s: s["frames"] == 10)
+        assert feeder.call("save").success
+        assert feeder.call("start").success
+        _feed(feeder, tick, 5)
+        assert feeder.call("discard").success
+        assert feeder.call("stop").success
+        assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
+    finally:
+        feeder.close()
+        stop_node(proc)
+    bags = sorted(p.name for p in (root / "bags").iterdir())
+    assert bags == ["episode_000000"]  # the discarded episode left no bag
+    with AnyReader([root / "bags" / "episode_000000"]) as reader:
+        counts = {c.topic: c.msgcount for c in reader.connections}
+        assert set(counts) == {"/rec_bag/joint_states", "/rec_bag/joint_commands", "/rec_bag/overhead_cam/image_raw"}
+        assert all(n >= 10 for n in counts.values()), counts
+        state = next(c for c in reader.connections if c.topic == "/rec_bag/joint_states")
+        _, _, raw = next(reader.messages(connections=[state]))
+        msg = reader.deserialize(raw, state.msgtype)
+        assert list(msg.name) == JOINTS and msg.position[0] == pytest.approx(0.0)
