@@ -268,4 +268,4 @@ def test_ctrl_c_switches_torque_off(rig):
     assert registers(rig.emulator, "Torque_Enable") == [1] * 6
     assert stop_node(rig.node) == 0, rig.log.read_text()
     # the last SYNC_WRITE gets no reply: give the emulator a moment to handle it
-    assert rig.probe.spin_until(lambda: registers(rig.emulator, "Torque_Enable") == [0] * 6, timeout=2.0)
+    assert rig.probe.spin_until(lambda: registers(rig.emulator, "Torque_Enable") == [0] * 6, timeout=20.0)
