@@ -30,7 +30,7 @@ def run_fixture_graph(tmp_path: Path, **arguments: str) -> tuple[int, str, str, 
         {"fixtures": str(FIXTURES), "heard": str(heard), **arguments})
     out, err = io.StringIO(), io.StringIO()
     code = Launcher(nodes, find_executable=fixture_script, stdout=out, stderr=err,
-                    sigterm_timeout_s=1.0, sigkill_timeout_s=1.0).run()
+                    sigterm_timeout_s=1.0, sigkill_timeout_s=15.0).run()
     return code, out.getvalue(), err.getvalue(), json.loads(heard.read_text()) if heard.exists() else {}
 
 
