@@ -19,6 +19,7 @@ from so101.graph_file import load_graph
 from so101.launcher import Launcher
 from so101_hardware.commands import add_calibrate, add_emulate
 from so101_policy.commands import add_export_onnx
+from so101_trainer.bag_replay import add_bag2dataset
 from so101_trainer.commands import (
     add_analyze_actions,
     add_analyze_predictions,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_balance_stats(subparsers)
     add_filter_episodes(subparsers)
     add_sim_demos(subparsers)
+    add_bag2dataset(subparsers)
     return parser
 
 
