@@ -259,8 +259,9 @@ def test_timed_episodes_resume_the_dataset_and_warn_about_a_slow_camera(ros, dat
         rows = range(meta["dataset_from_index"], meta["dataset_to_index"])
         stamps = np.array([float(dataset[i]["timestamp"]) for i in rows])
         assert np.all(np.diff(stamps) > 0)
-        # episode_time_s = 1.5 s of frames; a loaded machine may see the auto-save a little late.
-        assert 1.5 - 2 / 30 <= stamps[-1] - stamps[0] <= 2.5, stamps[-1] - stamps[0]
+        # episode_time_s = 1.5 s of frames, less the last slots still inside sample_delay_s (0.05 s)
+        # at the auto-save; a loaded machine may see the auto-save a little late.
+        assert 1.3 <= stamps[-1] - stamps[0] <= 2.5, stamps[-1] - stamps[0]
         np.testing.assert_allclose(stamps * 30, np.round(stamps * 30), atol=3e-3)  # on the fps grid
 
 
