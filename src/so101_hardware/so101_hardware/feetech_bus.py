@@ -130,7 +130,7 @@ class FeetechBus:
 
     def connect(self) -> None:
         """Open the port and check that every servo answers a PING as an STS3215."""
-        self._port.is_using = False  # a transaction cut short by a lost port leaves the SDK flag set
+        self.abandon_transaction()  # one cut short by a lost port
         if not self._port.openPort():
             raise ServoCommError(self.port, f"cannot set {self._port.baudrate} baud")
         failures = {}
@@ -147,6 +147,13 @@ class FeetechBus:
 
     def close(self) -> None:
         self._port.closePort()
+
+    def abandon_transaction(self) -> None:
+        """Forget a transaction that was cut short (a lost port, or Ctrl-C raising KeyboardInterrupt
+        while a reply was awaited): the SDK leaves its port flagged busy and would refuse every later
+        instruction ("Port is in use!"), the shutdown torque-off included. The unread reply bytes
+        are dropped before the next instruction (``TransportPortHandler.clearPort``)."""
+        self._port.is_using = False
 
     # -- per-tick I/O ----------------------------------------------------------------------------
     def read_state(self) -> tuple[dict[str, ServoReading], dict[str, str]]:

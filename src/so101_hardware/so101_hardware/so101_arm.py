@@ -154,9 +154,12 @@ class So101Arm:
         self.bus.set_torque(list(joints or self.joint_names), enabled)
 
     def close(self, torque_off: bool = True) -> None:
-        """Torque off, then close the port (also when switching torque off fails: the bus may be gone)."""
+        """Torque off, then close the port (also when switching torque off fails: the bus may be gone).
+        A transaction cut short on the way here (Ctrl-C in the middle of a read) is abandoned
+        first, so that the torque-off still goes out."""
         try:
             if torque_off and self.bus.is_connected:
+                self.bus.abandon_transaction()
                 self.set_torque(False)
         finally:
             self.bus.close()

@@ -17,6 +17,7 @@ from so101_hardware.errors import CalibrationError, CalibrationMissingError
 from so101_hardware.reports import Level
 from so101_hardware.safety import Stall, StallConfig
 from so101_hardware.so101_arm import ArmConfig, So101Arm
+from so101_hardware.transport import SerialTransport
 
 from conftest import JOINTS, TIMEOUT_MS, example_values
 
@@ -133,6 +134,35 @@ def test_follower_releases_a_joint_that_keeps_straining_and_torque_service_resto
     run(follower, 0.1)
     assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6
     follower.close()
+
+
+class CtrlCTransport(SerialTransport):
+    """The serial port, with a Ctrl-C (KeyboardInterrupt) arriving in the middle of the next read."""
+
+    interrupt = False
+
+    def read(self, size: int) -> bytes:
+        if self.interrupt:
+            self.interrupt = False
+            raise KeyboardInterrupt
+        return super().read(size)
+
+
+def test_ctrl_c_in_the_middle_of_a_read_still_switches_torque_off(pty, emulator, robot, example_calibration):
+    transport = CtrlCTransport(pty.path)
+    arm = So101Arm(ArmConfig(port=pty.path, calibration_file=str(example_calibration),
+                             packet_timeout_ms=TIMEOUT_MS), robot, transport)
+    follower = Follower(arm, robot, FollowerConfig(control_hz=30.0, stall=STALL))
+    run(follower, 0.2)
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [1] * 6
+    transport.interrupt = True
+    with pytest.raises(KeyboardInterrupt):  # the node's timer callback is cut short mid-transaction
+        follower.tick(time.monotonic())
+    follower.close()  # what the node does on the way out
+    end = time.monotonic() + 10  # the SYNC_WRITE gets no reply: give the emulator thread a moment
+    while [emulator.register(i, "Torque_Enable") for i in range(1, 7)] != [0] * 6 and time.monotonic() < end:
+        time.sleep(0.02)
+    assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6
 
 
 def test_leader_keeps_torque_off_and_reads_the_pose(pty, emulator, robot, example_calibration):
