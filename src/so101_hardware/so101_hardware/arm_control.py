@@ -274,13 +274,53 @@ class Follower(_ArmLoop):
 
 
 class Leader(_ArmLoop):
-    """Reads the leader arm (torque off) for teleoperation."""
+    """Reads the leader arm (torque off) for teleoperation. Its pose, clamped to the joint limits of
+    the robot config (the follower's: a leader swung past them must not command, nor record as the
+    action, what the follower cannot reach), is the follower's command; clamping is a WARN for
+    ``clamp_report_s`` after the last clamped tick (a hand resting at a limit does not flicker)."""
 
-    def tick(self, now: float) -> ArmState | None:
-        """The leader's pose, or None when it is not (completely) readable."""
+    def __init__(self, arm: So101Arm, reconnect_period_s: float, clamp_report_s: float = 1.0) -> None:
+        super().__init__(arm, reconnect_period_s)
+        self.lower, self.upper = arm.robot.lower, arm.robot.upper
+        self.clamp_report_s = clamp_report_s
+        self.clamped_ticks = 0  # ticks whose command was clamped, since the start
+        self._clamped: dict[str, tuple[float, float]] = {}  # joint -> (when, leader reading in rad)
+
+    def tick(self, now: float) -> np.ndarray | None:
+        """The command (rad, robot config order): the leader's pose clamped to the joint limits; None
+        when the leader is not (completely) readable."""
         state = self._read(now)
-        return state if state is not None and not state.failures else None
+        if state is None or state.failures:
+            return None
+        command = np.clip(state.position, self.lower, self.upper)
+        beyond = np.flatnonzero(command != state.position)
+        for k in beyond:
+            self._clamped[self.arm.joint_names[k]] = (now, float(state.position[k]))
+        self.clamped_ticks += bool(beyond.size)
+        return command
 
     def reports(self, now: float) -> list[Report]:
-        return [self._bus_report()] + [self._joint_report(k, self._joint_problem(name))
-                                       for k, name in enumerate(self.arm.joint_names)]
+        reports = [self._bus_report()]
+        if self.connected:
+            reports.append(self._commands_report(now))
+        return reports + [self._joint_report(k, self._joint_problem(name))
+                          for k, name in enumerate(self.arm.joint_names)]
+
+    def _commands_report(self, now: float) -> Report:
+        self._clamped = {n: c for n, c in self._clamped.items() if now - c[0] <= self.clamp_report_s}
+        values = {"clamped_ticks": str(self.clamped_ticks)}
+        failures = self.state.failures if self.state is not None else {}
+        if failures:
+            return Report("commands", Level.ERROR, f"servos not answering ({', '.join(sorted(failures))}): "
+                                                   f"no joint_commands published", values)
+        if not self._clamped:
+            return Report("commands", Level.OK, "publishing the leader's pose", values)
+        beyond = []
+        for k, name in enumerate(self.arm.joint_names):
+            if name in self._clamped:
+                reading = self._clamped[name][1]
+                values[f"{name}_read_rad"] = f"{reading:.4f}"
+                beyond.append(f"{name} > {self.upper[k]:.4f}" if reading > self.upper[k]
+                              else f"{name} < {self.lower[k]:.4f}")
+        return Report("commands", Level.WARN, f"leader beyond the joint limits ({', '.join(beyond)} rad): "
+                                              f"commands clamped to them", values)

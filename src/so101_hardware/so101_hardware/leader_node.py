@@ -1,8 +1,10 @@
 """Leader arm teleoperation node (name ``leader``, namespace ``so101``).
 
 Reads the leader arm (torque off, moved by hand) at ``control_hz`` and publishes its pose as the
-follower's ``joint_commands`` (sensor_msgs/JointState, rad, by joint name). Nothing is published while the leader is not completely readable, so the
-follower's watchdog holds the arm. Problems go to ``/diagnostics``.
+follower's ``joint_commands`` (sensor_msgs/JointState, rad, by joint name), clamped to the joint
+limits of the robot config (a WARN on ``/diagnostics`` while it clamps). Nothing is published while
+the leader is not completely readable, so the follower's watchdog holds the arm. Problems go to
+``/diagnostics`` (``so101/leader: bus``, ``... : commands``, ``... : joint <name> (id <n>)``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,12 @@ class LeaderNode(Node):
 
     def _on_tick(self) -> None:
         now = time.monotonic()
-        state = self.leader.tick(now)
-        if state is not None:
+        command = self.leader.tick(now)
+        if command is not None:
             msg = JointState()
             msg.header.stamp = self.get_clock().now().to_msg()
             msg.name = list(self.names)
-            msg.position = state.position.tolist()
+            msg.position = command.tolist()
             self.command_pub.publish(msg)
         self.diagnostics.publish(self.leader.reports(now))
 

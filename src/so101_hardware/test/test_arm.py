@@ -167,14 +167,53 @@ def test_ctrl_c_in_the_middle_of_a_read_still_switches_torque_off(pty, emulator,
 
 def test_leader_keeps_torque_off_and_reads_the_pose(pty, emulator, robot, example_calibration):
     leader = Leader(make_arm(pty, robot, example_calibration, role="leader"), reconnect_period_s=1.0)
-    state = leader.tick(time.monotonic())
-    assert state is not None and not np.isnan(state.position).any()
+    command = leader.tick(time.monotonic())
+    assert command is not None and not np.isnan(command).any()
+    np.testing.assert_array_equal(command, leader.state.position)  # within the limits: the pose as read
     leader.tick(time.monotonic())
     assert [emulator.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6
     assert emulator.register(1, "P_Coefficient") == 32  # the leader keeps its factory gains
     emulator.silence([2])
     assert leader.tick(time.monotonic()) is None
-    assert leader.reports(time.monotonic())[2].message == "no reply from servo id 2"
+    bus, commands, *joints = leader.reports(time.monotonic())
+    assert (commands.level, commands.message) == (Level.ERROR, "servos not answering (shoulder_lift): "
+                                                               "no joint_commands published")
+    assert joints[1].message == "no reply from servo id 2"
+    leader.close(torque_off=False)
+
+
+def test_leader_clamps_its_pose_to_the_joint_limits_and_warns(pty, emulator, robot, example_calibration):
+    leader = Leader(make_arm(pty, robot, example_calibration, role="leader"), reconnect_period_s=1.0,
+                    clamp_report_s=0.5)
+    t = time.monotonic()
+    assert leader.tick(t) is not None
+    commands = leader.reports(t)[1]
+    assert (commands.name, commands.level, commands.message) == ("commands", Level.OK, "publishing the leader's pose")
+    # A hand swings the leader past the follower's limits (the example calibration of wrist_roll spans
+    # the whole turn, +-pi rad; shoulder_pan beyond its calibrated range).
+    for servo_id, present in ((1, 500), (5, 4000)):
+        servo = emulator.servo(servo_id)
+        servo.position = servo.to_absolute(present)
+    command = leader.tick(t + 0.1)
+    pose = leader.state.position
+    assert pose[0] < robot.lower[0] - 0.4 and pose[4] > robot.upper[4] + 0.1
+    np.testing.assert_array_equal(command, np.clip(pose, robot.lower, robot.upper))
+    assert (command[0], command[4]) == (robot.lower[0], robot.upper[4])
+    np.testing.assert_array_equal(command[[1, 2, 3, 5]], pose[[1, 2, 3, 5]])
+    commands = leader.reports(t + 0.1)[1]
+    assert (commands.level, commands.message) == (
+        Level.WARN, "leader beyond the joint limits (shoulder_pan < -1.9199, wrist_roll > 2.8412 rad): "
+                    "commands clamped to them")
+    assert commands.values == {"clamped_ticks": "1", "shoulder_pan_read_rad": f"{pose[0]:.4f}",
+                               "wrist_roll_read_rad": f"{pose[4]:.4f}"}
+    for servo_id in (1, 5):  # back within the limits: the WARN stays clamp_report_s, then OK
+        servo = emulator.servo(servo_id)
+        servo.position = servo.to_absolute(2048)
+    np.testing.assert_array_equal(leader.tick(t + 0.3), leader.state.position)
+    assert leader.reports(t + 0.3)[1].level is Level.WARN
+    leader.tick(t + 0.7)
+    commands = leader.reports(t + 0.7)[1]
+    assert (commands.level, commands.values["clamped_ticks"]) == (Level.OK, "1")
     leader.close(torque_off=False)
 
 

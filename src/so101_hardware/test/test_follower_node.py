@@ -18,6 +18,7 @@ from sensor_msgs.msg import JointState
 from std_srvs.srv import SetBool
 
 from so101_common.config_files import config_dir
+from so101_common.robot_config import load_robot_config
 from so101_common.ros_testing import isolate_ros, start_node, stop_node
 from so101_hardware.calibration import JointMapping, load_calibration
 from so101_hardware.feetech_emulator import FeetechBusEmulator, PtyBus
@@ -30,15 +31,19 @@ IDS = range(1, 7)
 
 
 class Probe(Node):
-    """Listens to joint_states and /diagnostics; keeps publishing ``target`` as joint_commands."""
+    """Listens to joint_states, joint_commands and /diagnostics; keeps publishing ``target`` as
+    joint_commands."""
 
     def __init__(self) -> None:
         super().__init__("probe", namespace="so101")
         self.states: list[JointState] = []
-        self.status: dict[str, DiagnosticStatus] = {}  # latest status per name
+        self.commands_in: list[JointState] = []  # joint_commands from others (the leader node)
+        self.status: dict[str, DiagnosticStatus] = {}  # latest follower status per name
+        self.leader_status: dict[str, DiagnosticStatus] = {}
         self.target: dict[str, float] | None = None
         self.create_subscription(JointState, "joint_states", self.states.append, 50)
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 50)
+        self.create_subscription(JointState, "joint_commands", self._on_command, 50)
         self.commands = self.create_publisher(JointState, "joint_commands", 10)
         self.torque = self.create_client(SetBool, "follower/torque")
         self._last_command = 0.0
@@ -47,6 +52,12 @@ class Probe(Node):
         for status in msg.status:
             if status.name.startswith("so101/follower: "):
                 self.status[status.name.removeprefix("so101/follower: ")] = status
+            elif status.name.startswith("so101/leader: "):
+                self.leader_status[status.name.removeprefix("so101/leader: ")] = status
+
+    def _on_command(self, msg: JointState) -> None:
+        if self.target is None:  # not our own
+            self.commands_in.append(msg)
 
     def spin_until(self, predicate, timeout: float = 10.0) -> bool:
         end = time.monotonic() + timeout
@@ -259,6 +270,20 @@ def test_leader_arm_teleoperates_the_follower(rig):
             target = [leader_bus.register(i, "Present_Position") for i in IDS]
             assert probe.spin_until(lambda: registers(emulator, "Present_Position") == target)
             assert registers(leader_bus, "Torque_Enable") == [0] * 6
+            # The hand swings wrist_roll past the follower's limit: the command stops there, a WARN.
+            roll = leader_bus.servo(5)
+            roll.position = roll.to_absolute(4000)  # +3.0 rad with this calibration (limit 2.8412)
+            upper = load_robot_config("so101.yaml").upper[4]
+
+            def clamping() -> bool:
+                status = probe.leader_status.get("commands")
+                return status is not None and status.level == WARN and probe.commands_in and \
+                    probe.commands_in[-1].position[4] == upper
+
+            assert probe.spin_until(clamping), (probe.leader_status.get("commands"), probe.commands_in[-1:])
+            assert probe.leader_status["commands"].message == \
+                "leader beyond the joint limits (wrist_roll > 2.8412 rad): commands clamped to them"
+            assert probe.spin_until(lambda: abs(probe.position("wrist_roll") - upper) < 0.01)
         finally:
             assert stop_node(leader) == 0
     probe.diag("commands", WARN, "no joint_commands")
