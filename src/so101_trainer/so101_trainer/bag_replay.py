@@ -10,8 +10,9 @@ dataset, through the SAME contract, extraction and recorder core as the live rec
   ``so101_recorder.writer.DatasetWriter``.
 
 The bag is replayed in log-time order as if live: a grid time ``t`` is sampled once the replay
-has read past ``t + delay_s`` (so messages delivered up to ``delay_s`` after their stamp still
-count). Messages are deserialized lazily (the header stamp is read from the CDR bytes), only
+has read a message stamped past ``t + delay_s`` (so messages delivered up to ``delay_s`` behind
+the newest stamp still count). Grid and alignment use the stamps' own clock, so header stamps in
+sim time convert from a bag logged on the wall clock. Messages are deserialized lazily (the header stamp is read from the CDR bytes), only
 when a frame uses them.
 
 Mapping file (config/bag_replay/*.yaml)::
@@ -193,9 +194,10 @@ def extract(binding: FeatureBinding, msgtype: str, msg: Any, resize: bool = Fals
     if msgtype == COMPRESSED:
         return compressed_rgb(binding, msg, resize)
     if binding.type == "sensor_msgs/msg/Image":
-        if resize and (int(msg.height), int(msg.width), 3) != binding.shape:
-            full = FeatureBinding(**{**binding.__dict__, "shape": (int(msg.height), int(msg.width), 3)})
-            return _fit(binding, image_rgb(full, msg), True)
+        size = (int(msg.height), int(msg.width), 3)
+        if size != binding.shape:
+            full = FeatureBinding(**{**binding.__dict__, "shape": size})
+            return _fit(binding, image_rgb(full, msg), resize)
         return image_rgb(binding, msg)
     if binding.type == "sensor_msgs/msg/JointState":
         return joint_values(binding, msg)
@@ -463,7 +465,9 @@ class BagReplay:
                 value = _Lazy(raw, conn, self, feature)
             ep.last_stamp = max(ep.last_stamp, stamp)
             ep.sync.push(feature, stamp, value)
-            self._advance(ep, log_t - delay if not use_log else log_t, writer)
+            # Sample up to the newest stamp read, less the tolerated latency: in the stamps' own clock,
+            # which need not be the bag's (sim-time stamps in a wall-clock bag).
+            self._advance(ep, ep.last_stamp - (0 if use_log else delay), writer)
         self._finish(ep, writer)
 
 

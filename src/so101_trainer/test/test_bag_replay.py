@@ -19,9 +19,9 @@ T0 = 1_700_000_000 * NS + 123_456_789
 H, W = 96, 128
 
 
-def image(k: int, cam: int) -> np.ndarray:
-    """Smooth, frame-dependent RGB image (survives video compression)."""
-    y, x = np.mgrid[0:H, 0:W]
+def image(k: int, cam: int, size: tuple[int, int] = (H, W)) -> np.ndarray:
+    """Smooth, frame-dependent RGB image (survives video compression and resizing)."""
+    y, x = np.mgrid[0:size[0], 0:size[1]] * H // size[0]
     img = np.stack([(x * 2 + k * 3) % 256, (y * 2 + cam * 60) % 256, np.full_like(x, (k * 7 + 40) % 256)], axis=2)
     return img.astype(np.uint8)
 
@@ -30,9 +30,22 @@ def joints(k: int, offset: float) -> np.ndarray:
     return np.array([np.sin(0.1 * k + i + offset) for i in range(6)], dtype=np.float64)
 
 
+def pose(k: int, obj: str) -> np.ndarray:
+    """xyz + quat wxyz of a task object at frame k (the block slides, the bowl stays)."""
+    if obj == "block":
+        yaw = 0.01 * k
+        return np.array([0.2 + 0.001 * k, 0.1, 0.0125, np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+    return np.array([0.15, -0.15, 0.0, 1.0, 0.0, 0.0, 0.0])
+
+
 def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str = "", extra_topics=(),
-              markers=()):
-    """joint_states, joint_commands, two cameras at 30 Hz; returns {topic: [(stamp_ns, value)]}."""
+              markers=(), size: tuple[int, int] = (H, W), poses: bool = False, zero_stamps: bool = False,
+              sim_time: bool = False, silent: dict[str, range] | None = None):
+    """joint_states, joint_commands, two cameras at 30 Hz (images ``size``), with ``poses`` the block
+    and bowl PoseStamped; ``zero_stamps``: every header stamp is 0 (a driver that sets none);
+    ``sim_time``: header stamps count from 0 (use_sim_time) while the bag logs wall-clock times;
+    ``silent``: topic -> frames not written. Returns {topic: [(stamp_ns, value)]} (the true stamps;
+    each message is logged 3 ms after it)."""
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
 
@@ -40,6 +53,8 @@ def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str 
     Header, Time = ts.types["std_msgs/msg/Header"], ts.types["builtin_interfaces/msg/Time"]
     JointState, Image = ts.types["sensor_msgs/msg/JointState"], ts.types["sensor_msgs/msg/Image"]
     Compressed = ts.types["sensor_msgs/msg/CompressedImage"]
+    PoseStamped, Pose = ts.types["geometry_msgs/msg/PoseStamped"], ts.types["geometry_msgs/msg/Pose"]
+    Point, Quaternion = ts.types["geometry_msgs/msg/Point"], ts.types["geometry_msgs/msg/Quaternion"]
     rng = np.random.default_rng(0)
     plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
     written: dict[str, list] = {}
@@ -48,6 +63,10 @@ def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str 
               "/overhead_cam/image_raw": ("sensor_msgs/msg/Image", 11),
               "/wrist_cam/image_raw" + ("/compressed" if compressed else ""):
                   (Compressed.__msgtype__ if compressed else "sensor_msgs/msg/Image", 17)}
+    if poses:
+        topics.update({"/objects/block/pose": ("geometry_msgs/msg/PoseStamped", 7),
+                       "/objects/bowl/pose": ("geometry_msgs/msg/PoseStamped", 9)})
+    silent = silent or {}
     with Writer(path, version=9, storage_plugin=plugin) as writer:
         conns = {t: writer.add_connection(t, mt, typestore=ts) for t, (mt, _) in topics.items()}
         for topic in extra_topics:
@@ -62,21 +81,28 @@ def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str 
             for k in range(seg_start, seg_start + count):
                 for cam, (topic, (mt, off_ms)) in enumerate(topics.items()):
                     stamp = T0 + round(k * period) + off_ms * 1_000_000 + int(rng.integers(-2, 3)) * 1_000_000
-                    header = Header(stamp=Time(sec=stamp // NS, nanosec=stamp % NS), frame_id="")
-                    if mt.endswith("JointState"):
+                    if k in silent.get(topic, ()):
+                        continue
+                    header_stamp = 0 if zero_stamps else stamp - T0 if sim_time else stamp
+                    header = Header(stamp=Time(sec=header_stamp // NS, nanosec=header_stamp % NS), frame_id="")
+                    if mt.endswith("PoseStamped"):
+                        value = pose(k, topic.split("/")[2])
+                        msg = PoseStamped(header=header, pose=Pose(position=Point(*map(float, value[:3])),
+                                                                   orientation=Quaternion(*map(float, value[[4, 5, 6, 3]]))))
+                    elif mt.endswith("JointState"):
                         value = joints(k, 0.0 if topic == "/joint_states" else 0.5)
                         msg = JointState(header=header, name=list(reversed(JOINTS)), position=value[::-1].copy(),
                                          velocity=np.zeros(6), effort=np.zeros(0))
                     else:
-                        value = image(k, cam)
+                        value = image(k, cam, size)
                         if mt.endswith("CompressedImage"):
                             import cv2
 
                             ok, buf = cv2.imencode(f".{compressed}", value[..., ::-1])
                             msg = Compressed(header=header, format=compressed, data=buf.ravel())
                         else:
-                            msg = Image(header=header, height=H, width=W, encoding="rgb8", is_bigendian=0,
-                                        step=W * 3, data=value.ravel())
+                            msg = Image(header=header, height=size[0], width=size[1], encoding="rgb8",
+                                        is_bigendian=0, step=size[1] * 3, data=value.ravel())
                     written.setdefault(topic, []).append((stamp, value))
                     msgs.append((stamp + 3_000_000, topic, ts.serialize_cdr(msg, mt)))
         for log_t, topic, raw in sorted(msgs, key=lambda m: m[0]):
@@ -218,3 +244,95 @@ def test_cli_and_train_on_the_result(sqlite_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     assert run_cli(*train_args(out, run)) == 0
     assert (run / "checkpoints" / "last" / "pretrained_model" / "model.safetensors").is_file()
+
+
+STATE_ACTION = ["observation.state", "action"]
+
+
+def column(ds, name: str, episode: int = 0) -> np.ndarray:
+    return np.stack([ds.hf_dataset[i][name].numpy() for i in range(len(ds.hf_dataset))
+                     if int(ds.hf_dataset[i]["episode_index"]) == episode])
+
+
+def test_environment_state_joins_the_pose_topics_in_the_contract_layout(tmp_path):
+    written = write_bag(tmp_path / "bag", "mcap", segments=((0, 40),), poses=True)
+    cfg = mapping(tmp_path, features=[*STATE_ACTION, "observation.environment_state"])
+    account = convert([tmp_path / "bag"], cfg, tmp_path / "ds", progress=False)
+    ds = load(tmp_path / "ds")
+    assert ds.meta.features["observation.environment_state"]["shape"] == [10] or \
+        tuple(ds.meta.features["observation.environment_state"]["shape"]) == (10,)
+    # The feature is pushed when the second object's pose arrives: block k + bowl k at the bowl's stamp.
+    joined = [(bowl_stamp, np.concatenate([block, bowl[:3]]))
+              for (_, block), (bowl_stamp, bowl) in zip(written["/objects/block/pose"], written["/objects/bowl/pose"])]
+    ref = expected_frames({"/joint_states": written["/joint_states"], "/joint_commands": written["/joint_commands"],
+                           "env": joined}, 0, 1 << 62)
+    env = column(ds, "observation.environment_state")
+    assert len(env) == len(ref) == account.frames_out
+    np.testing.assert_allclose(env, np.stack([f["env"] for f in ref]), atol=1e-6)
+    assert account.messages_in["/objects/block/pose"] == account.messages_in["/objects/bowl/pose"] == 40
+
+
+def test_log_stamps_replace_missing_header_stamps(tmp_path):
+    written = write_bag(tmp_path / "bag", "sqlite3", segments=((0, 45),), zero_stamps=True)
+    features = {"features": [*STATE_ACTION, "observation.images.overhead_cam"]}
+    # header stamps (all 0): every message is at one instant, a single frame comes out
+    header = convert([tmp_path / "bag"], mapping(tmp_path, **features), tmp_path / "ds_header", progress=False)
+    assert header.frames_out == 1
+    account = convert([tmp_path / "bag"], mapping(tmp_path, stamps="log", **features), tmp_path / "ds_log",
+                      progress=False)
+    logged = {t: [(s + 3_000_000, v) for s, v in msgs] for t, msgs in written.items() if "wrist" not in t}
+    ref = expected_frames(logged, 0, 1 << 62)
+    ds = load(tmp_path / "ds_log")
+    assert ds.meta.total_frames == len(ref) == account.frames_out > 40
+    np.testing.assert_allclose(column(ds, "observation.state"), np.stack([f["/joint_states"] for f in ref]), atol=1e-6)
+    np.testing.assert_allclose(column(ds, "action"), np.stack([f["/joint_commands"] for f in ref]), atol=1e-6)
+
+
+def test_resize_images_to_the_contract_size(tmp_path):
+    import cv2
+
+    written = write_bag(tmp_path / "bag", "mcap", segments=((0, 20),), size=(2 * H, 2 * W), compressed="png")
+    topics = {"observation.images.wrist_cam": "/wrist_cam/image_raw/compressed"}
+    with pytest.raises(Exception, match=r"images are 192x256 \(HxW\), contract expects 96x128 "
+                                        r"\(set resize_images: true"):
+        convert([tmp_path / "bag"], mapping(tmp_path, topics=topics), tmp_path / "ds_strict", progress=False)
+    convert([tmp_path / "bag"], mapping(tmp_path, topics=topics, resize_images=True), tmp_path / "ds", progress=False)
+    ds = load(tmp_path / "ds")
+    ref = expected_frames(written, 0, 1 << 62)
+    assert ds.meta.total_frames == len(ref)
+    item = ds[len(ref) // 2]
+    for key, topic in (("observation.images.overhead_cam", "/overhead_cam/image_raw"),
+                       ("observation.images.wrist_cam", "/wrist_cam/image_raw/compressed")):
+        got = item[key].numpy().transpose(1, 2, 0) * 255
+        assert got.shape == (H, W, 3)
+        want = cv2.resize(ref[len(ref) // 2][topic], (W, H), interpolation=cv2.INTER_AREA).astype(np.float32)
+        assert np.abs(got - want).mean() < 12, key
+
+
+@pytest.mark.parametrize("on_gap", ["discard", "keep"])
+def test_an_episode_with_a_silent_stream_is_discarded_or_kept(tmp_path, on_gap):
+    silent = {"/overhead_cam/image_raw": range(20, 50)}  # 1 s without the overhead camera
+    write_bag(tmp_path / "bag", "sqlite3", segments=((0, 70),), silent=silent)
+    cfg = mapping(tmp_path, features=[*STATE_ACTION, "observation.images.overhead_cam"],
+                  episodes={"max_gap_s": 0.5, "on_gap": on_gap})
+    account = convert([tmp_path / "bag"], cfg, tmp_path / "ds", progress=False)
+    assert account.messages_in["/overhead_cam/image_raw"] == 40
+    if on_gap == "discard":
+        assert account.episodes_saved == 0 and account.frames_out == 0
+        gap_drops = {reason: n for reason, n in account.dropped.items() if "gap >" in reason}
+        assert list(gap_drops) == ["episode with a gap > max_gap_s=0.5 s (on_gap: discard)"], account.dropped
+        assert list(gap_drops.values())[0] >= 69
+        assert "observation.images.overhead_cam" in account.episodes_dropped[0]
+    else:
+        assert account.episodes_saved == 1 and account.frames_out >= 69
+        assert "kept despite" in account.warnings[0] and "observation.images.overhead_cam" in account.warnings[0]
+        assert load(tmp_path / "ds").meta.total_frames == account.frames_out
+
+
+def test_sim_time_header_stamps_in_a_wall_clock_bag(tmp_path):
+    written = write_bag(tmp_path / "bag", "mcap", segments=((0, 45),), sim_time=True)
+    account = convert([tmp_path / "bag"], mapping(tmp_path), tmp_path / "ds", progress=False)
+    ref = expected_frames(written, 0, 1 << 62)  # the true stamps, shifted to sim time: the same grid
+    ds = load(tmp_path / "ds")
+    assert ds.meta.total_frames == len(ref) == account.frames_out
+    check_episode(ds, 0, ref)
