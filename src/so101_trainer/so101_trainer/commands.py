@@ -257,12 +257,38 @@ def add_sim_demos(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sim-demos", help="record scripted-expert pick-place demos in the sim as a LeRobot dataset",
         description="Run the scripted expert in the sim core (no ROS) and write a LeRobot v3 dataset: joint "
-                    "positions, overhead_cam + wrist_cam videos (96x128) and the expert's joint targets.")
+                    "positions, overhead_cam + wrist_cam videos (96x128; --cameras), optionally the privileged "
+                    "environment state, and the expert's joint targets.")
     parser.add_argument("--output", type=Path, required=True, help="dataset root folder (must not exist)")
     parser.add_argument("--episodes", type=int, required=True, help="successful episodes to record")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     parser.add_argument("--max-frames", type=int, help="cut episodes after N frames (default: full episodes)")
+    parser.add_argument("--cameras", type=_cameras, default=None, metavar="NAME[:HxW],...|none",
+                        help="cameras to record, e.g. overhead_cam:96x128,wrist_cam (default both at 96x128); "
+                             "none: no video")
+    parser.add_argument("--environment-state", action="store_true",
+                        help="also record observation.environment_state (privileged sim state: block xyz, "
+                             "block quat wxyz, bowl xyz), as the contract serves it in sim")
     parser.set_defaults(handler=run_sim_demos)
+
+
+def _cameras(text: str) -> dict[str, tuple[int, int]]:
+    """``none`` or ``name[:HxW],...`` (default size 96x128)."""
+    from so101_trainer.sim_demos import DEFAULT_CAMERAS
+
+    if text.strip().lower() == "none":
+        return {}
+    cameras = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, size = item.partition(":")
+        if name not in DEFAULT_CAMERAS:
+            raise argparse.ArgumentTypeError(f"unknown camera {name!r}; the scene has {', '.join(DEFAULT_CAMERAS)}")
+        try:
+            height, width = (int(v) for v in size.lower().split("x")) if size else DEFAULT_CAMERAS[name]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"camera size: expected HxW like 96x128, got {size!r}") from None
+        cameras[name] = (height, width)
+    return cameras
 
 
 def run_sim_demos(args: argparse.Namespace) -> int:
@@ -274,6 +300,7 @@ def run_sim_demos(args: argparse.Namespace) -> int:
         raise TrainerError(f"{args.output} already exists; choose a new dataset folder")
     with tqdm(desc="expert episodes", unit="ep") as bar:
         summary = record_expert_demos(args.output, args.episodes, args.seed, max_frames=args.max_frames,
+                                      cameras=args.cameras, environment_state=args.environment_state,
                                       progress=lambda seed, outcome: bar.update(1))
     print(f"wrote {summary.root}: {len(summary.seeds)} episodes, {summary.frames} frames "
           f"(seeds {summary.seeds[0]}..{summary.seeds[-1]}, skipped failed seeds: {summary.skipped or 'none'})")

@@ -2,7 +2,9 @@
 
 Each frame is what the policy node would see and send at one 30 Hz tick: ``observation.state``
 (joint positions, rad), one video per camera (uint8 RGB, H x W) and ``action`` (the scripted
-expert's joint targets, rad), all in the sim's joint order.
+expert's joint targets, rad), all in the sim's joint order. With ``environment_state`` the
+privileged sim state the contract serves in sim (block xyz, block quat wxyz, bowl xyz) is
+recorded too, as ``observation.environment_state`` (10,).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from so101_sim.tasks.monitor import Outcome
 DEFAULT_CAMERAS: dict[str, tuple[int, int]] = {"overhead_cam": (96, 128), "wrist_cam": (96, 128)}
 TASK = "Pick up the red block and place it in the bowl."
 REPO_ID = "so101/sim_pick_place"
+ENVIRONMENT_STATE = "observation.environment_state"
+ENVIRONMENT_STATE_NAMES = ["block_x", "block_y", "block_z", "block_qw", "block_qx", "block_qy", "block_qz",
+                           "bowl_x", "bowl_y", "bowl_z"]
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,13 @@ class DemoSummary:
     frames: int
 
 
-def dataset_features(joint_names: list[str], cameras: dict[str, tuple[int, int]]) -> dict[str, dict]:
+def dataset_features(joint_names: list[str], cameras: dict[str, tuple[int, int]],
+                     environment_state: bool = False) -> dict[str, dict]:
     joints = {"dtype": "float32", "shape": (len(joint_names),), "names": list(joint_names)}
     features = {"observation.state": dict(joints), "action": dict(joints)}
+    if environment_state:
+        features[ENVIRONMENT_STATE] = {"dtype": "float32", "shape": (len(ENVIRONMENT_STATE_NAMES),),
+                                       "names": list(ENVIRONMENT_STATE_NAMES)}
     for camera, (height, width) in cameras.items():
         features[f"observation.images.{camera}"] = {
             "dtype": "video", "shape": (height, width, 3), "names": ["height", "width", "channels"]}
@@ -40,7 +49,8 @@ def dataset_features(joint_names: list[str], cameras: dict[str, tuple[int, int]]
 
 
 def expert_episode(sim: Sim, expert: PickPlaceExpert, seed: int, cameras: dict[str, tuple[int, int]],
-                   max_frames: int | None) -> tuple[list[dict[str, np.ndarray]], Outcome | None]:
+                   max_frames: int | None, environment_state: bool = False
+                   ) -> tuple[list[dict[str, np.ndarray]], Outcome | None]:
     """Frames of one expert episode and its outcome (None when cut at ``max_frames``)."""
     status = sim.reset(seed)
     expert.reset()
@@ -50,6 +60,8 @@ def expert_episode(sim: Sim, expert: PickPlaceExpert, seed: int, cameras: dict[s
         action = expert.select_action(observation)
         frame = {"observation.state": observation["observation.state"].astype(np.float32),
                  "action": action.astype(np.float32)}
+        if environment_state:
+            frame[ENVIRONMENT_STATE] = observation[ENVIRONMENT_STATE].astype(np.float32)
         frame.update({f"observation.images.{c}": observation[f"observation.images.{c}"] for c in cameras})
         frames.append(frame)
         status = sim.step(action)
@@ -64,6 +76,7 @@ def record_expert_demos(
     cameras: dict[str, tuple[int, int]] | None = None,
     max_frames: int | None = None,
     max_attempts: int | None = None,
+    environment_state: bool = False,
     task: str = TASK,
     progress: Callable[[int, Outcome | None], None] | None = None,
 ) -> DemoSummary:
@@ -71,7 +84,8 @@ def record_expert_demos(
 
     An episode the expert fails is skipped and the next seed tried (up to ``max_attempts`` seeds,
     default 2 * n_episodes + 5). With ``max_frames`` episodes are cut after that many frames
-    and kept as they are (short prefixes for tests). ``progress(seed, outcome)`` is called after
+    and kept as they are (short prefixes for tests). ``cameras={}`` records no video.
+    ``progress(seed, outcome)`` is called after
     each episode.
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
@@ -83,13 +97,13 @@ def record_expert_demos(
     sim, expert = Sim(), PickPlaceExpert()
     dataset = LeRobotDataset.create(
         repo_id=REPO_ID, fps=round(sim.config.control_hz), root=Path(root), robot_type="so101",
-        features=dataset_features(sim.joint_names, cameras), use_videos=True)
+        features=dataset_features(sim.joint_names, cameras, environment_state), use_videos=bool(cameras))
     seeds, skipped, total = [], [], 0
     try:
         for episode_seed in range(seed, seed + max_attempts):
             if len(seeds) == n_episodes:
                 break
-            frames, outcome = expert_episode(sim, expert, episode_seed, cameras, max_frames)
+            frames, outcome = expert_episode(sim, expert, episode_seed, cameras, max_frames, environment_state)
             if progress is not None:
                 progress(episode_seed, outcome)
             if outcome not in (Outcome.SUCCESS, None):

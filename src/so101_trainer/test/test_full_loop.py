@@ -55,3 +55,32 @@ def test_demos_train_and_evaluate_in_sim(demos, tmp_path):
 
     again = evaluate_checkpoint(run, SimEvalConfig(n_episodes=1, max_steps=5, seed=3))
     assert again["n_episodes"] == 1 and again["episodes"][0]["seed"] == 3
+
+
+def test_state_only_demos_with_the_environment_state(tmp_path):
+    """`so101 sim-demos --cameras none --environment-state`: no video, the privileged sim state
+    as observation.environment_state; a state-only ACT trains on it and runs in the sim."""
+    root = tmp_path / "state_demos"
+    assert run_cli("sim-demos", "--output", root, "--episodes", "1", "--max-frames", FRAMES,
+                   "--cameras", "none", "--environment-state") == 0
+    dataset = open_local_dataset(root)
+    features = dataset.info["features"]
+    assert not [name for name in features if name.startswith("observation.images.")]
+    assert features["observation.environment_state"]["shape"] == [10]
+    sim = Sim()
+    frames, _ = expert_episode(sim, PickPlaceExpert(), 0, {}, FRAMES, environment_state=True)
+    sim.close()
+    np.testing.assert_allclose(episode_arrays(dataset, "observation.environment_state")[0],
+                               [f["observation.environment_state"] for f in frames], atol=1e-6)
+    run = tmp_path / "act_state"
+    assert run_cli(*train_args(root, run)) == 0
+    report = evaluate_checkpoint(run, SimEvalConfig(n_episodes=1, max_steps=5))
+    assert report["episodes"][0]["steps"] == 5
+
+
+@pytest.mark.parametrize("text,error", [("front_cam", "unknown camera 'front_cam'"),
+                                        ("wrist_cam:96by128", "expected HxW like 96x128")])
+def test_sim_demos_rejects_bad_cameras(tmp_path, capsys, text, error):
+    with pytest.raises(SystemExit):
+        run_cli("sim-demos", "--output", tmp_path / "x", "--episodes", "1", "--cameras", text)
+    assert error in capsys.readouterr().err
