@@ -7,7 +7,13 @@ state and two 96x128 cameras (overhead_cam, wrist_cam; AV1 videos decoded by tor
 ``--warmup`` steps: steps/s, samples/s, and the per-step split between data loading (decode +
 preprocess) and the update (forward, backward, optimizer), from LeRobot's own meters.
 
-Run: source scripts/env.sh && python tests/bench/bench_train.py [--steps 40] [--num-workers 0 2]
+``--variant state`` measures the README's "real result" configuration instead: a small ACT
+(dim_model 256, 2 encoder layers, no VAE, chunk 30) on the joint state and the privileged
+environment state of expert demos (no cameras), batch 32 -- the ``so101 train`` command the
+README documents.
+
+Run: source scripts/env.sh && python tests/bench/bench_train.py [--variant vision state] [--steps 40]
+     [--num-workers 0 2]
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from so101_policy.testing_utils import make_tiny_dataset
 from so101_trainer.training import TrainOptions, train
 
 CAMERAS = {"overhead_cam": (96, 128), "wrist_cam": (96, 128)}
+VISION = {"pretrained_backbone_weights": "null"}
+STATE = {"pretrained_backbone_weights": "null", "use_vae": "false", "chunk_size": "30", "n_action_steps": "10",
+         "dim_model": "256", "dim_feedforward": "1024", "n_encoder_layers": "2"}
 
 
 class StepClock:
@@ -46,11 +55,11 @@ class StepClock:
         pass
 
 
-def bench(dataset: Path, output: Path, *, steps: int, warmup: int, batch_size: int, num_workers: int) -> None:
+def bench(dataset: Path, output: Path, *, steps: int, warmup: int, batch_size: int, num_workers: int,
+          overrides: dict[str, str], lr: float | None = None) -> None:
     clock = StepClock()
     options = TrainOptions(dataset=dataset, output=output, steps=steps, save_every=steps, log_every=10**9,
-                           batch_size=batch_size, num_workers=num_workers,
-                           policy_overrides={"pretrained_backbone_weights": "null"})
+                           batch_size=batch_size, num_workers=num_workers, lr=lr, policy_overrides=overrides)
     train(options, callbacks=[clock])
     periods = np.diff(clock.times)[warmup:]
     rate = 1.0 / periods.mean()
@@ -63,17 +72,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=40, help="training steps per run")
     parser.add_argument("--warmup", type=int, default=5, help="steps left out of the figures")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, help="default 8 (vision), 32 (state)")
     parser.add_argument("--num-workers", type=int, nargs="+", default=[0, 2], help="data loader workers to compare")
+    parser.add_argument("--variant", nargs="+", choices=("vision", "state"), default=["vision", "state"])
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        dataset = make_tiny_dataset(Path(tmp) / "dataset", n_episodes=4, n_frames=150, cameras=CAMERAS)
-        print(f"ACT defaults, cameras {', '.join(CAMERAS)} at 128x96, batch {args.batch_size}; "
-              f"torch {torch.__version__}, {torch.get_num_threads()} threads; 4 episodes x 150 frames")
-        for workers in args.num_workers:
-            bench(dataset, Path(tmp) / f"run_{workers}", steps=args.steps, warmup=args.warmup,
-                  batch_size=args.batch_size, num_workers=workers)
+        if "vision" in args.variant:
+            dataset = make_tiny_dataset(Path(tmp) / "dataset", n_episodes=4, n_frames=150, cameras=CAMERAS)
+            batch = args.batch_size or 8
+            print(f"[vision] ACT defaults, cameras {', '.join(CAMERAS)} at 128x96, batch {batch}; "
+                  f"torch {torch.__version__}, {torch.get_num_threads()} threads; 4 episodes x 150 frames")
+            for workers in args.num_workers:
+                bench(dataset, Path(tmp) / f"run_{workers}", steps=args.steps, warmup=args.warmup,
+                      batch_size=batch, num_workers=workers, overrides=VISION)
+        if "state" in args.variant:
+            from so101_trainer.sim_demos import record_expert_demos
+
+            demos = record_expert_demos(Path(tmp) / "state_demos", 4, cameras={}, environment_state=True).root
+            batch = args.batch_size or 32
+            print(f"[state] small ACT ({', '.join(f'{k}={v}' for k, v in STATE.items() if k != 'pretrained_backbone_weights')}) "
+                  f"on observation.state + environment_state, batch {batch}; 4 expert episodes")
+            for workers in args.num_workers:
+                bench(demos, Path(tmp) / f"state_{workers}", steps=args.steps, warmup=args.warmup,
+                      batch_size=batch, num_workers=workers, overrides=STATE, lr=1e-4)
 
 
 if __name__ == "__main__":
