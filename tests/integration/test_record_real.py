@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -24,9 +22,10 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from conftest import WORKSPACE, run_so101
+from integration.emulated_arms import calibration_files, swept_leader_bus
+from so101_common.ros_testing import stop_node
 from so101_common.contract import load_contract
 from so101_common.robot_config import load_robot_config
-from so101_hardware.feetech_emulator import FeetechBusEmulator, PtyBus
 from so101_sim.bridge_node import STATUS_QOS
 
 REPO = "local/so101_real_test"
@@ -34,7 +33,6 @@ CAMERAS = ("observation.images.overhead_cam", "observation.images.wrist_cam")
 EPISODES, EPISODE_TIME_S = 2, 2.0
 STREAMS = {"joint_states": JointState, "joint_commands": JointState,
            "overhead_cam/image_raw": Image, "wrist_cam/image_raw": Image}
-CALIBRATION = WORKSPACE / "config" / "calibration" / "so101_follower_example.json"
 
 
 class Operator(Node):
@@ -97,32 +95,15 @@ def _emulator(link, log) -> subprocess.Popen:
     return proc
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("record_real")
     root = out / "dataset"
-    # Each arm has its own calibration file (written to its servos on connect), as with real arms.
-    follower_cal, leader_cal = out / "follower.json", out / "leader.json"
-    shutil.copy(CALIBRATION, follower_cal)
-    shutil.copy(CALIBRATION, leader_cal)
+    follower_cal, leader_cal = calibration_files(out)
     # The follower's bus as a user starts it; the leader's in this process, its unpowered joints
     # moved as a hand would (within their calibrated ranges), so the teleoperated follower moves.
     follower_bus = _emulator(out / "follower_bus", out / "follower_bus.log")
-    leader_emulator = FeetechBusEmulator(range(1, 7))
-    for k in range(1, 7):
-        leader_emulator.start_sweep(k, amplitude=300.0, period=1.0 + 0.25 * k)
-    leader_bus = PtyBus(leader_emulator, out / "leader_bus")
-    leader_bus.open()
+    leader_bus = swept_leader_bus(out / "leader_bus")
     launch_log = out / "launch.log"
     rclpy.init()
     operator = Operator()
@@ -148,11 +129,11 @@ def recorded(tmp_path_factory):
         elapsed = time.monotonic() - started
         final = operator.status_where(lambda s: s["state"] == "stopped", timeout=5)
     finally:
-        _stop(launch)
+        stop_node(launch, timeout=15)
         operator.close()
         rclpy.shutdown()
         leader_bus.close()
-        _stop(follower_bus)
+        stop_node(follower_bus, timeout=15)
     assert returncode == 0, launch_log.read_text()[-4000:]
     return root, final, elapsed, launch_log.read_text()
 

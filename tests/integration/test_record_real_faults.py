@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -45,16 +43,16 @@ from std_msgs.msg import String
 from std_srvs.srv import SetBool, Trigger
 
 from conftest import WORKSPACE
+from integration.emulated_arms import IDS, calibration_files, swept_leader_bus
+from so101_common.ros_testing import stop_node
 from so101_common.robot_config import load_robot_config
 from so101_hardware.feetech_emulator import FeetechBusEmulator, PtyBus
 from so101_hardware.feetech_protocol import ErrorBit
 from so101_sim.bridge_node import STATUS_QOS
 
 REPO = "local/so101_real_faults"
-CALIBRATION = WORKSPACE / "config" / "calibration" / "so101_follower_example.json"
 CAMERAS = ("observation.images.overhead_cam", "observation.images.wrist_cam")
 CAMERA_TOPICS = ("/so101/overhead_cam/image_raw", "/so101/wrist_cam/image_raw")
-IDS = range(1, 7)
 JOINTS = load_robot_config("so101.yaml").joint_names
 GAP_THRESHOLD_S = 0.5  # config/so101_recorder.yaml
 FAULT_S = 1.5  # each fault lasts (at least) this long, well over the gap threshold, before the save
@@ -209,30 +207,14 @@ class Rig:
         return dataset
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory):
     out = tmp_path_factory.mktemp("record_real_faults")
-    follower_cal, leader_cal = out / "follower.json", out / "leader.json"
-    shutil.copy(CALIBRATION, follower_cal)
-    shutil.copy(CALIBRATION, leader_cal)
+    follower_cal, leader_cal = calibration_files(out)
     follower = FeetechBusEmulator(IDS)
     follower_bus = PtyBus(follower, out / "follower_bus")
     follower_bus.open()
-    leader = FeetechBusEmulator(IDS)  # a hand moves the unpowered leader within its calibrated ranges
-    for k in IDS:
-        leader.start_sweep(k, amplitude=300.0, period=1.0 + 0.25 * k)
-    leader_bus = PtyBus(leader, out / "leader_bus")
-    leader_bus.open()
+    leader_bus = swept_leader_bus(out / "leader_bus")
     log, root = out / "launch.log", out / "dataset"
     rclpy.init()
     operator = Operator()
@@ -253,7 +235,7 @@ def rig(tmp_path_factory):
         assert wait_for(streaming, 90), log.read_text()[-4000:]
         yield rig
     finally:
-        _stop(launch)
+        stop_node(launch, timeout=30)
         operator.close()
         rclpy.shutdown()
         leader_bus.close()
