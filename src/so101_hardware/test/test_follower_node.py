@@ -37,7 +37,7 @@ class Probe(Node):
     def __init__(self) -> None:
         super().__init__("probe", namespace="so101")
         self.states: list[JointState] = []
-        self.commands_in: list[JointState] = []  # joint_commands from others (the leader node)
+        self.commands_in: list[JointState] = []  # full-arm joint_commands (the leader node's)
         self.status: dict[str, DiagnosticStatus] = {}  # latest follower status per name
         self.leader_status: dict[str, DiagnosticStatus] = {}
         self.target: dict[str, float] | None = None
@@ -56,7 +56,8 @@ class Probe(Node):
                 self.leader_status[status.name.removeprefix("so101/leader: ")] = status
 
     def _on_command(self, msg: JointState) -> None:
-        if self.target is None:  # not our own
+        # Our own commands name a subset of joints and can still arrive after target is cleared.
+        if len(msg.name) == len(IDS):
             self.commands_in.append(msg)
 
     def spin_until(self, predicate, timeout: float = 10.0) -> bool:
@@ -91,6 +92,10 @@ class Probe(Node):
         future = self.torque.call_async(SetBool.Request(data=on))
         rclpy.spin_until_future_complete(self, future, timeout_sec=10.0)
         return future.result()
+
+
+def commanded(msg: JointState, joint: str) -> float:
+    return msg.position[list(msg.name).index(joint)]
 
 
 def registers(emulator: FeetechBusEmulator, name: str) -> list[int]:
@@ -278,7 +283,7 @@ def test_leader_arm_teleoperates_the_follower(rig):
             def clamping() -> bool:
                 status = probe.leader_status.get("commands")
                 return status is not None and status.level == WARN and probe.commands_in and \
-                    probe.commands_in[-1].position[4] == upper
+                    commanded(probe.commands_in[-1], "wrist_roll") == upper
 
             assert probe.spin_until(clamping), (probe.leader_status.get("commands"), probe.commands_in[-1:])
             assert probe.leader_status["commands"].message == \
