@@ -36,9 +36,10 @@ def calibrate(bus: FeetechBus, *, wait_centred: Callable[[], None], recording_do
         wait_centred()
         offsets = bus.lerobot.set_half_turn_homings(names)
         recorded = [n for n in names if n != FULL_TURN_JOINT]
-        mins = maxes = bus.lerobot.sync_read("Present_Position", recorded, normalize=False)
+        # A sweep lasts as long as the user needs: one lost reply must not end it.
+        mins = maxes = bus.lerobot.sync_read("Present_Position", recorded, normalize=False, num_retry=bus.retries)
         while True:
-            present = bus.lerobot.sync_read("Present_Position", recorded, normalize=False)
+            present = bus.lerobot.sync_read("Present_Position", recorded, normalize=False, num_retry=bus.retries)
             mins = {n: min(mins[n], present[n]) for n in recorded}
             maxes = {n: max(maxes[n], present[n]) for n in recorded}
             show({n: (mins[n], present[n], maxes[n]) for n in recorded})
