@@ -36,7 +36,7 @@ def _groups_argument(parser: argparse.ArgumentParser) -> None:
 
 # -- train -----------------------------------------------------------------------------------
 # Options that define a run: not accepted with --resume (the run keeps its own).
-_RUN_DEFINING = ("dataset", "policy", "policy_config", "batch_size", "lr", "seed", "action_groups",
+_RUN_DEFINING = ("dataset", "policy", "policy_config", "batch_size", "lr", "lr_schedule", "std_floor", "seed", "action_groups",
                  "loss_weighting", "episodes", "episodes_filter", "stats_override", "log_every",
                  "eval_seed", "eval_max_steps")
 
@@ -57,6 +57,13 @@ def add_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, help="total training steps (default 100000; with --resume: new total)")
     parser.add_argument("--batch-size", type=int, help="default 8")
     parser.add_argument("--lr", type=float, help="optimizer learning rate (default: the policy preset's)")
+    parser.add_argument("--lr-schedule", choices=("preset", "cosine"),
+                        help="preset: the policy's own (ACT: constant; default); cosine: LeRobot's cosine decay "
+                             "after a 2 %% warm-up, down to lr/10 at --steps (a resume past it stays at lr/10)")
+    parser.add_argument("--std-floor", type=float,
+                        help="smallest normalisation std (and half-range) of any dimension, in its own units; keeps "
+                             "near-constant inputs such as a fixed bowl from blowing jitter up (default 0.01; 0: "
+                             "LeRobot's plain stats)")
     parser.add_argument("--save-every", type=int, help="checkpoint every N steps and at the end (default 20000)")
     parser.add_argument("--log-every", type=int, help="print the averaged metrics every N steps (default 200)")
     parser.add_argument("--eval-every", type=int, help="evaluate in sim every N steps, a multiple of --save-every "
@@ -103,7 +110,8 @@ def run_train(args: argparse.Namespace) -> int:
             dataset=args.dataset, output=args.output, policy=given.get("policy", default.policy),
             policy_overrides=parse_overrides(given.get("policy_config", [])),
             steps=given.get("steps", default.steps), batch_size=given.get("batch_size", default.batch_size),
-            lr=args.lr, save_every=given.get("save_every", default.save_every),
+            lr=args.lr, lr_schedule=given.get("lr_schedule", default.lr_schedule),
+            std_floor=given.get("std_floor", default.std_floor), save_every=given.get("save_every", default.save_every),
             log_every=given.get("log_every", default.log_every),
             eval_every=given.get("eval_every", default.eval_every), eval=eval_config,
             seed=given.get("seed", default.seed), device=device,
@@ -269,6 +277,9 @@ def add_sim_demos(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--environment-state", action="store_true",
                         help="also record observation.environment_state (privileged sim state: block xyz, "
                              "block quat wxyz, bowl xyz), as the contract serves it in sim")
+    parser.add_argument("--action-noise", type=float, default=0.0, metavar="RAD",
+                        help="DART demos: std of Gaussian noise added to the executed arm-joint targets; the dataset "
+                             "keeps the expert's clean targets (default 0)")
     parser.set_defaults(handler=run_sim_demos)
 
 
@@ -301,7 +312,7 @@ def run_sim_demos(args: argparse.Namespace) -> int:
     with tqdm(desc="expert episodes", unit="ep") as bar:
         summary = record_expert_demos(args.output, args.episodes, args.seed, max_frames=args.max_frames,
                                       cameras=args.cameras, environment_state=args.environment_state,
-                                      progress=lambda seed, outcome: bar.update(1))
+                                      action_noise=args.action_noise, progress=lambda seed, outcome: bar.update(1))
     print(f"wrote {summary.root}: {len(summary.seeds)} episodes, {summary.frames} frames "
           f"(seeds {summary.seeds[0]}..{summary.seeds[-1]}, skipped failed seeds: {summary.skipped or 'none'})")
     return 0

@@ -5,6 +5,11 @@ Each frame is what the policy node would see and send at one 30 Hz tick: ``obser
 expert's joint targets, rad), all in the sim's joint order. With ``environment_state`` the
 privileged sim state the contract serves in sim (block xyz, block quat wxyz, bowl xyz) is
 recorded too, as ``observation.environment_state`` (10,).
+
+With ``action_noise`` the sim executes the expert's targets plus Gaussian noise on the arm
+joints while the dataset keeps the clean targets as ``action`` (DART, Laskey et al. 2017): the
+demos then show how the expert gets back from states slightly off its own path, which a cloned
+policy reaches through its own small errors.
 """
 
 from __future__ import annotations
@@ -49,11 +54,14 @@ def dataset_features(joint_names: list[str], cameras: dict[str, tuple[int, int]]
 
 
 def expert_episode(sim: Sim, expert: PickPlaceExpert, seed: int, cameras: dict[str, tuple[int, int]],
-                   max_frames: int | None, environment_state: bool = False
+                   max_frames: int | None, environment_state: bool = False, action_noise: float = 0.0
                    ) -> tuple[list[dict[str, np.ndarray]], Outcome | None]:
-    """Frames of one expert episode and its outcome (None when cut at ``max_frames``)."""
+    """Frames of one expert episode and its outcome (None when cut at ``max_frames``);
+    ``action_noise``: std (rad) of the noise added to the executed arm-joint targets."""
     status = sim.reset(seed)
     expert.reset()
+    noise = np.random.default_rng(seed)
+    arm = slice(0, len(sim.joint_names) - 1)  # every joint but the gripper (the last)
     frames = []
     while not status.done and (max_frames is None or len(frames) < max_frames):
         observation = sim.observation(cameras)
@@ -64,7 +72,10 @@ def expert_episode(sim: Sim, expert: PickPlaceExpert, seed: int, cameras: dict[s
             frame[ENVIRONMENT_STATE] = observation[ENVIRONMENT_STATE].astype(np.float32)
         frame.update({f"observation.images.{c}": observation[f"observation.images.{c}"] for c in cameras})
         frames.append(frame)
-        status = sim.step(action)
+        executed = action.copy()
+        if action_noise > 0:
+            executed[arm] += noise.normal(0.0, action_noise, executed[arm].shape)
+        status = sim.step(executed)
     return frames, status.outcome if status.done else None
 
 
@@ -77,6 +88,7 @@ def record_expert_demos(
     max_frames: int | None = None,
     max_attempts: int | None = None,
     environment_state: bool = False,
+    action_noise: float = 0.0,
     task: str = TASK,
     progress: Callable[[int, Outcome | None], None] | None = None,
 ) -> DemoSummary:
@@ -85,6 +97,7 @@ def record_expert_demos(
     An episode the expert fails is skipped and the next seed tried (up to ``max_attempts`` seeds,
     default 2 * n_episodes + 5). With ``max_frames`` episodes are cut after that many frames
     and kept as they are (short prefixes for tests). ``cameras={}`` records no video.
+    ``action_noise`` > 0 records DART demos (see the module docstring).
     ``progress(seed, outcome)`` is called after
     each episode.
     """
@@ -92,6 +105,8 @@ def record_expert_demos(
 
     if n_episodes < 1:
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
+    if action_noise < 0:
+        raise ValueError(f"action_noise must be >= 0 rad, got {action_noise}")
     cameras = DEFAULT_CAMERAS if cameras is None else cameras
     max_attempts = 2 * n_episodes + 5 if max_attempts is None else max_attempts
     sim, expert = Sim(), PickPlaceExpert()
@@ -103,7 +118,8 @@ def record_expert_demos(
         for episode_seed in range(seed, seed + max_attempts):
             if len(seeds) == n_episodes:
                 break
-            frames, outcome = expert_episode(sim, expert, episode_seed, cameras, max_frames, environment_state)
+            frames, outcome = expert_episode(sim, expert, episode_seed, cameras, max_frames, environment_state,
+                                             action_noise)
             if progress is not None:
                 progress(episode_seed, outcome)
             if outcome not in (Outcome.SUCCESS, None):

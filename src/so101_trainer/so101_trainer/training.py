@@ -8,8 +8,10 @@ as lerobot-train creates it. Checkpoints are therefore exactly lerobot-train's
 (``checkpoints/NNNNNN/{pretrained_model,training_state}`` + ``checkpoints/last``), with
 ``train_config.json`` inside, so ``lerobot-train --config_path=... --resume=true`` and the
 policy node both read them. Our additions: per-dimension loss weights (loss_weighting.py), a
-stats override (balanced_stats.py), episode selection (episode_filter.py) and callbacks (loss
-curve, sim evaluation). What lerobot-train does not know is kept in ``<output>/so101_trainer.json``
+stats override (balanced_stats.py), a floor under near-constant dimensions' normalisation scale
+(std_floor.py), an optional cosine learning-rate schedule (LeRobot's scheduler), in-memory items
+for camera-less datasets (item_cache.py), episode selection (episode_filter.py) and callbacks
+(loss curve, sim evaluation). What lerobot-train does not know is kept in ``<output>/so101_trainer.json``
 so that ``resume`` restores it.
 """
 
@@ -18,24 +20,30 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from so101_trainer.balanced_stats import Stats, apply_override, load_override
+from so101_trainer.balanced_stats import apply_override, load_override
 from so101_trainer.callbacks import LossCurve, SimEvaluation, TrainCallback
 from so101_trainer.episode_filter import EPISODES_JSON, select_episodes
 from so101_trainer.errors import ResumeError, TrainerError
 from so101_trainer.groups import DEFAULT_GROUPS_CONFIG, load_groups_config
+from so101_trainer.item_cache import ItemCache, cacheable
 from so101_trainer.local_dataset import LocalDataset, load_stats, open_local_dataset
 from so101_trainer.loss_weighting import ActionLossWeighting, dimension_weights
 from so101_trainer.policy_config import make_policy_config
 from so101_trainer.sim_eval import SimEvalConfig
+from so101_trainer.std_floor import DEFAULT_STD_FLOOR, apply_std_floor
 
 RUN_FILE = "so101_trainer.json"
 STATS_OVERRIDE_COPY = "stats_override.json"
+LR_SCHEDULES = ("preset", "cosine")
+COSINE_WARMUP_FRACTION = 0.02  # of the run's steps
+COSINE_FINAL_LR_RATIO = 0.1  # the learning rate decays to this fraction of --lr by the last step
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class TrainOptions:
     steps: int = 100_000
     batch_size: int = 8
     lr: float | None = None  # None: the policy preset's optimizer lr
+    lr_schedule: str = "preset"  # "preset": the policy's own (ACT: constant); "cosine": warm-up, then decay
+    std_floor: float = DEFAULT_STD_FLOOR  # normalisation scale of near-constant dimensions (0: LeRobot's)
     save_every: int = 20_000
     log_every: int = 200
     eval_every: int = 0  # 0: no sim evaluation; else a multiple of save_every
@@ -71,6 +81,10 @@ class TrainOptions:
             raise TrainerError(f"num-workers must be >= 0, got {self.num_workers}")
         if self.lr is not None and self.lr <= 0:
             raise TrainerError(f"lr must be > 0, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise TrainerError(f"lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.std_floor < 0:
+            raise TrainerError(f"std-floor must be >= 0, got {self.std_floor}")
         if self.episodes is not None and self.episodes_filter is not None:
             raise TrainerError("give either episodes or an episodes filter, not both")
 
@@ -131,6 +145,8 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
     cfg.validate()  # LeRobot's checks; sets the policy's optimizer and scheduler presets
     if options.lr is not None:
         cfg.optimizer.lr = options.lr
+    if options.lr_schedule == "cosine":
+        cfg.scheduler = _cosine_schedule(cfg.optimizer.lr, options.steps)
     state = RunState(
         loss_weights=dimension_weights(groups.loss_weighting, groups.groups).tolist() if weighted else None,
         loss_weighting=groups.loss_weighting.strategy, groups_config=str(groups.path),
@@ -144,7 +160,29 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
         if options.stats_override:
             shutil.copyfile(options.stats_override, options.output / STATS_OVERRIDE_COPY)
     _process_state(options.device).wait_for_everyone()
-    return _run(cfg, state, callbacks, override)
+
+    def edit_stats(dataset: Any) -> None:
+        if override is not None:
+            apply_override(dataset.meta.stats, override[1], override[0])
+        if options.std_floor > 0:
+            names = {key: f.get("names") for key, f in dataset.meta.features.items() if isinstance(f.get("names"), list)}
+            model_io = {key: stats for key, stats in dataset.meta.stats.items()
+                        if key == "action" or key.startswith("observation.")}  # not the index columns
+            raised = apply_std_floor(model_io, options.std_floor, names)
+            if raised and main_process:
+                tqdm.write(f"normalisation scale raised to the std floor {options.std_floor:g} for the near-constant "
+                           f"{', '.join(raised)}")
+
+    return _run(cfg, state, callbacks, edit_stats)
+
+
+def _cosine_schedule(lr: float, steps: int) -> Any:
+    """LeRobot's cosine decay with linear warm-up, spread over this run's steps."""
+    from lerobot.optim.schedulers import CosineDecayWithWarmupSchedulerConfig
+
+    return CosineDecayWithWarmupSchedulerConfig(
+        num_warmup_steps=max(1, round(COSINE_WARMUP_FRACTION * steps)), num_decay_steps=steps,
+        peak_lr=lr, decay_lr=lr * COSINE_FINAL_LR_RATIO)
 
 
 def resume(output: Path, *, steps: int | None = None, save_every: int | None = None,
@@ -249,15 +287,16 @@ def _dataloader(cfg: Any, dataset: Any, device: Any) -> Any:
             dataset.meta.episodes["dataset_from_index"], dataset.meta.episodes["dataset_to_index"],
             episode_indices_to_use=dataset.episodes, drop_n_last_frames=cfg.policy.drop_n_last_frames,
             shuffle=True)
+    items = ItemCache(dataset) if cacheable(dataset, cfg.num_workers) else dataset
     return torch.utils.data.DataLoader(
-        dataset, num_workers=cfg.num_workers, batch_size=cfg.batch_size, shuffle=sampler is None,
+        items, num_workers=cfg.num_workers, batch_size=cfg.batch_size, shuffle=sampler is None,
         sampler=sampler, pin_memory=device.type == "cuda", drop_last=False,
         prefetch_factor=2 if cfg.num_workers > 0 else None)
 
 
 def _run(cfg: Any, state: RunState, callbacks: list[TrainCallback] | None,
-         override: tuple[Path, Stats] | None) -> Path:
-    """The training loop; ``override`` (file, stats) replaces dataset stats before the processors
+         edit_stats: Callable[[Any], None] | None) -> Path:
+    """The training loop; ``edit_stats(dataset)`` changes the dataset stats before the processors
     are made from them (new runs only: a resumed run keeps its checkpoint's processors)."""
     from lerobot.datasets.factory import make_dataset
     from lerobot.datasets.utils import cycle
@@ -280,8 +319,8 @@ def _run(cfg: Any, state: RunState, callbacks: list[TrainCallback] | None,
         set_seed(cfg.seed, accelerator=accelerator)
     device = accelerator.device
     dataset = make_dataset(cfg)
-    if override is not None:
-        apply_override(dataset.meta.stats, override[1], override[0])
+    if edit_stats is not None:
+        edit_stats(dataset)
     policy = make_policy(cfg=cfg.policy, ds_meta=dataset.meta, rename_map=cfg.rename_map)
     if state.loss_weights is not None:
         ActionLossWeighting(state.loss_weights).attach(policy, cfg.policy.type)

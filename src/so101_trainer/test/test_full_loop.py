@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from so101_policy.expert import PickPlaceExpert
+from so101_policy.loaders import load_policy
 from so101_sim.sim import Sim
-from so101_trainer.local_dataset import episode_arrays, open_local_dataset
+from so101_trainer.local_dataset import episode_arrays, load_stats, open_local_dataset
 from so101_trainer.sim_demos import expert_episode, record_expert_demos
 from so101_trainer.sim_eval import SimEvalConfig, evaluate_checkpoint
 
@@ -76,6 +77,30 @@ def test_state_only_demos_with_the_environment_state(tmp_path):
     assert run_cli(*train_args(root, run)) == 0
     report = evaluate_checkpoint(run, SimEvalConfig(n_episodes=1, max_steps=5))
     assert report["episodes"][0]["steps"] == 5
+    # Dimensions that never move (the bowl; the block in 20 frames) are normalised with the std
+    # floor, not LeRobot's 1e-8; the others keep the dataset's std.
+    normalizer = next(s for s in load_policy(str(run)).preprocessor.steps
+                      if type(s).__name__ == "NormalizerProcessorStep")
+    for feature in ("observation.environment_state", "observation.state", "action"):
+        recorded = load_stats(dataset)[feature]["std"]
+        assert np.asarray(normalizer.stats[feature]["std"]) == pytest.approx(np.maximum(recorded, 0.01)), feature
+    assert load_stats(dataset)["observation.environment_state"]["std"][9] == 0.0
+    assert np.any(load_stats(dataset)["observation.state"]["std"] > 0.01)
+
+
+def test_dart_demos_label_noisy_states_with_the_experts_clean_targets():
+    """--action-noise: the sim executes noisy targets, the frames keep what the expert asked for."""
+    sim = Sim()
+    clean, _ = expert_episode(sim, PickPlaceExpert(), 0, {}, 40, environment_state=True)
+    noisy, _ = expert_episode(sim, PickPlaceExpert(), 0, {}, 40, environment_state=True, action_noise=0.03)
+    sim.close()
+    states = np.array([f["observation.state"] for f in noisy])
+    drift = np.abs(states - [f["observation.state"] for f in clean])[:, :5].max()
+    assert drift > 0.005  # the noise moved the arm off the clean path
+    replay = PickPlaceExpert()  # the expert, fed the noisy observations, asks for exactly the labels
+    for frame in noisy:
+        target = replay.select_action({k: frame[k] for k in ("observation.state", "observation.environment_state")})
+        np.testing.assert_allclose(frame["action"], target, atol=1e-6)
 
 
 @pytest.mark.parametrize("text,error", [("front_cam", "unknown camera 'front_cam'"),

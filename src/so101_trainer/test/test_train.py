@@ -82,6 +82,16 @@ def test_weighting_filter_and_stats_override_reach_the_run(tiny_dataset, tmp_pat
     assert (run / "stats_override.json").is_file()
 
 
+def test_cosine_schedule_decays_the_learning_rate(tiny_dataset, tmp_path):
+    run = tmp_path / "cosine"
+    assert run_cli(*train_args(tiny_dataset, run, "--lr", "1e-4", "--lr-schedule", "cosine", steps=6)) == 0
+    scheduler = read_json(run / "checkpoints" / "last" / "pretrained_model" / "train_config.json")["scheduler"]
+    assert scheduler["type"] == "cosine_decay_with_warmup" and scheduler["num_decay_steps"] == 6
+    lrs = [json.loads(line)["lr"] for line in (run / "training_log.jsonl").read_text().splitlines()]
+    assert len(lrs) == 6 and lrs[0] < 1e-4  # logged after each update: warm-up is one step here
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] == pytest.approx(1e-5)  # decays to lr/10
+
+
 @pytest.mark.parametrize(
     ("argv", "error", "message"),
     [
@@ -92,6 +102,7 @@ def test_weighting_filter_and_stats_override_reach_the_run(tiny_dataset, tmp_pat
         (["--eval-every", "3", "--save-every", "2"], TrainerError, "multiple of save-every (2), got 3"),
         (["--episodes", "0,7"], TrainerError, "episodes [7]: "),
         (["--episodes-filter", "arm_heavy", "--episodes", "0"], TrainerError, "not both"),
+        (["--std-floor", "-1"], TrainerError, "std-floor must be >= 0, got -1.0"),
     ],
 )
 def test_bad_options_are_one_line_errors(tiny_dataset, tmp_path, argv, error, message):
