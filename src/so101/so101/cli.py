@@ -24,6 +24,7 @@ from so101_trainer.commands import (
     add_analyze_actions,
     add_analyze_predictions,
     add_balance_stats,
+    add_eval_sim,
     add_filter_episodes,
     add_sim_demos,
     add_train,
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_balance_stats(subparsers)
     add_filter_episodes(subparsers)
     add_sim_demos(subparsers)
+    add_eval_sim(subparsers)
     add_bag2dataset(subparsers)
     return parser
 

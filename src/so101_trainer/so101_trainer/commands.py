@@ -316,3 +316,53 @@ def run_sim_demos(args: argparse.Namespace) -> int:
     print(f"wrote {summary.root}: {len(summary.seeds)} episodes, {summary.frames} frames "
           f"(seeds {summary.seeds[0]}..{summary.seeds[-1]}, skipped failed seeds: {summary.skipped or 'none'})")
     return 0
+
+
+# -- eval-sim --------------------------------------------------------------------------------
+def add_eval_sim(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval-sim", help="evaluate a checkpoint in the sim core (no ROS): success rate over seeded episodes",
+        description="Run N seeded pick-place episodes in the sim core with a checkpoint loaded as the policy "
+                    "node loads it, and write the evaluator's report (success rate, 95%% Wilson interval, "
+                    "failure classes, per-episode outcomes). The same figures as eval_sim.launch.py, without "
+                    "the ROS graph.")
+    parser.add_argument("--policy", required=True, help="checkpoint folder, or a `so101 train` output (its latest)")
+    parser.add_argument("--episodes", type=int, default=50, help="episodes (default 50)")
+    parser.add_argument("--seed", type=int, default=20_000,
+                        help="seed of the first episode (default 20000: neither the demos' 0.. nor the in-training "
+                             "evaluation's 10000..)")
+    parser.add_argument("--max-steps", type=int, default=300, help="control ticks per episode (default 300)")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--output", type=Path, help="report JSON (default <policy>/eval/sim_<seed>x<episodes>.json)")
+    parser.set_defaults(handler=run_eval_sim)
+
+
+def run_eval_sim(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from so101_sim.evaluation import write_report
+    from so101_trainer.sim_eval import SimEvalConfig, evaluate_checkpoint
+
+    try:
+        config = SimEvalConfig(n_episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, device=args.device)
+    except ValueError as err:
+        raise TrainerError(str(err)) from None
+    if not Path(args.policy).exists():
+        raise TrainerError(f"policy {args.policy} does not exist")
+    output = args.output or Path(args.policy) / "eval" / f"sim_{args.seed}x{args.episodes}.json"
+    with tqdm(total=args.episodes, desc="sim episodes", unit="ep") as bar:
+        successes = 0
+
+        def done(episode: dict) -> None:
+            nonlocal successes
+            successes += episode["outcome"] == "success"
+            bar.update(1)
+            bar.set_postfix(success=f"{successes}/{bar.n}")
+
+        report = evaluate_checkpoint(args.policy, config, on_episode=done)
+    write_report(report, output)
+    low, high = report["success_rate_ci95"]
+    failures = ", ".join(f"{name} {n}" for name, n in report["failures"].items() if n) or "none"
+    print(f"success {report['n_success']}/{report['n_episodes']} = {100 * report['success_rate']:.0f} % "
+          f"(95 % CI {100 * low:.0f}-{100 * high:.0f} %); failures: {failures}; report {output}")
+    return 0

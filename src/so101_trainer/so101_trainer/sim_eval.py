@@ -7,6 +7,7 @@ The report is ``so101_sim.evaluation.summarize``'s: success rate, 95% Wilson int
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,21 +47,30 @@ def run_episode(sim: Sim, policy: Policy, seed: int, cameras: dict[str, tuple[in
     return status.to_dict()
 
 
-def evaluate_policy(policy: Policy, config: SimEvalConfig, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+EpisodeDone = Callable[[dict[str, Any]], None]  # called with each episode's status dict
+
+
+def evaluate_policy(policy: Policy, config: SimEvalConfig, meta: dict[str, Any] | None = None,
+                    on_episode: EpisodeDone | None = None) -> dict[str, Any]:
     monitor = replace(MonitorConfig(), max_steps=config.max_steps)
     sim = Sim(SimConfig(task=PickPlaceConfig(monitor=monitor)))
     try:
         cameras = policy_cameras(policy)
-        episodes = [run_episode(sim, policy, config.seed + k, cameras) for k in range(config.n_episodes)]
+        episodes = []
+        for k in range(config.n_episodes):
+            episodes.append(run_episode(sim, policy, config.seed + k, cameras))
+            if on_episode is not None:
+                on_episode(episodes[-1])
     finally:
         sim.close()
     return summarize(episodes, meta=meta)
 
 
-def evaluate_checkpoint(checkpoint: str | Path, config: SimEvalConfig) -> dict[str, Any]:
+def evaluate_checkpoint(checkpoint: str | Path, config: SimEvalConfig,
+                        on_episode: EpisodeDone | None = None) -> dict[str, Any]:
     """Load a checkpoint (or training output folder: its latest) and evaluate it."""
     from so101_policy.loaders import load_policy
 
     policy = load_policy(str(checkpoint), device=config.device)
     return evaluate_policy(policy, config, meta={"policy": str(checkpoint), "seed": config.seed,
-                                                  "max_steps": config.max_steps})
+                                                  "max_steps": config.max_steps}, on_episode=on_episode)

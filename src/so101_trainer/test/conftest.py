@@ -22,7 +22,8 @@ def run_cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="so101")
     subparsers = parser.add_subparsers(required=True)
     for add in (commands.add_train, commands.add_analyze_actions, commands.add_analyze_predictions,
-                commands.add_balance_stats, commands.add_filter_episodes, commands.add_sim_demos):
+                commands.add_balance_stats, commands.add_filter_episodes, commands.add_sim_demos,
+                commands.add_eval_sim):
         add(subparsers)
     args = parser.parse_args([str(a) for a in argv])
     return args.handler(args)

@@ -58,7 +58,7 @@ def test_demos_train_and_evaluate_in_sim(demos, tmp_path):
     assert again["n_episodes"] == 1 and again["episodes"][0]["seed"] == 3
 
 
-def test_state_only_demos_with_the_environment_state(tmp_path):
+def test_state_only_demos_with_the_environment_state(tmp_path, capsys):
     """`so101 sim-demos --cameras none --environment-state`: no video, the privileged sim state
     as observation.environment_state; a state-only ACT trains on it and runs in the sim."""
     root = tmp_path / "state_demos"
@@ -77,6 +77,10 @@ def test_state_only_demos_with_the_environment_state(tmp_path):
     assert run_cli(*train_args(root, run)) == 0
     report = evaluate_checkpoint(run, SimEvalConfig(n_episodes=1, max_steps=5))
     assert report["episodes"][0]["steps"] == 5
+    assert run_cli("eval-sim", "--policy", run, "--episodes", "2", "--seed", "7", "--max-steps", "5") == 0
+    written = json.loads((run / "eval" / "sim_7x2.json").read_text())
+    assert [e["seed"] for e in written["episodes"]] == [7, 8] and written["n_episodes"] == 2
+    assert "success 0/2 = 0 % (95 % CI 0-66 %); failures: never_picked_up 2" in capsys.readouterr().out
     # Dimensions that never move (the bowl; the block in 20 frames) are normalised with the std
     # floor, not LeRobot's 1e-8; the others keep the dataset's std.
     normalizer = next(s for s in load_policy(str(run)).preprocessor.steps
