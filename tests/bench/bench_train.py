@@ -10,7 +10,8 @@ preprocess) and the update (forward, backward, optimizer), from LeRobot's own me
 ``--variant state`` measures the README's "real result" configuration instead: a small ACT
 (dim_model 256, 2 encoder layers, no VAE, chunk 30) on the joint state and the privileged
 environment state of expert demos (no cameras), batch 32 -- the ``so101 train`` command the
-README documents.
+README documents. Its items stay in memory after the first epoch when loaded in-process
+(``num_workers 0``), so that run's figures start after one epoch.
 
 Run: source scripts/env.sh && python tests/bench/bench_train.py [--variant vision state] [--steps 40]
      [--num-workers 0 2]
@@ -89,12 +90,17 @@ def main() -> None:
         if "state" in args.variant:
             from so101_trainer.sim_demos import record_expert_demos
 
-            demos = record_expert_demos(Path(tmp) / "state_demos", 4, cameras={}, environment_state=True).root
+            summary = record_expert_demos(Path(tmp) / "state_demos", 4, cameras={}, environment_state=True)
             batch = args.batch_size or 32
+            # In-process loading keeps camera-less items in memory after their first read: the
+            # figures start after one epoch, as in a long run.
+            epoch = -(-summary.frames // batch)
             print(f"[state] small ACT ({', '.join(f'{k}={v}' for k, v in STATE.items() if k != 'pretrained_backbone_weights')}) "
-                  f"on observation.state + environment_state, batch {batch}; 4 expert episodes")
+                  f"on observation.state + environment_state, batch {batch}; 4 expert episodes, {summary.frames} "
+                  f"frames; num_workers 0 figures after the first epoch ({epoch} steps)")
             for workers in args.num_workers:
-                bench(demos, Path(tmp) / f"state_{workers}", steps=args.steps, warmup=args.warmup,
+                warmup = max(args.warmup, epoch) if workers == 0 else args.warmup
+                bench(summary.root, Path(tmp) / f"state_{workers}", steps=max(args.steps, warmup + 20), warmup=warmup,
                       batch_size=batch, num_workers=workers, overrides=STATE, lr=1e-4)
 
 
