@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import draccus
 import numpy as np
@@ -91,17 +90,17 @@ def test_calibrate_records_homing_and_ranges_like_lerobot(emulator, pty):
     for servo_id in range(1, 7):
         emulator.servo(servo_id).position = 1500.0 + 100 * servo_id  # arbitrary "middle" pose
     samples = []
-    sweep_started = []
+    centre = 2047  # every joint reads mid-range once homed
 
-    def user_moves_joints(table) -> None:  # from the first sample after homing on
-        if not samples:
-            for servo_id, amplitude in amplitudes.items():
-                emulator.start_sweep(servo_id, amplitude, period=0.5)
-            sweep_started.append(time.monotonic())
+    def user_moves_joints(table) -> None:  # a hand sweeps each joint, one step per sample (no wall-clock timing)
         samples.append(table)
+        phase = 2 * math.pi * len(samples) / 20
+        for servo_id, amplitude in amplitudes.items():
+            servo = emulator.servo(servo_id)
+            servo.position = servo.to_absolute(centre + amplitude * math.sin(phase))
 
-    def swept() -> bool:  # more than two sweep periods, timed from the sweep's start (a loaded machine is slow to home)
-        return bool(sweep_started) and time.monotonic() - sweep_started[0] > 1.2 and len(samples) > 20
+    def swept() -> bool:  # more than two full sweeps seen
+        return len(samples) > 45
 
     calibration = calibrate(bus, wait_centred=lambda: None, recording_done=swept, show=user_moves_joints)
     for servo_id, name in enumerate(JOINTS, start=1):
@@ -111,8 +110,8 @@ def test_calibrate_records_homing_and_ranges_like_lerobot(emulator, pty):
         if name == "wrist_roll":
             assert (c.range_min, c.range_max) == (0, 4095)
         else:
-            assert c.range_min == pytest.approx(2047 - amplitudes[servo_id], abs=80)
-            assert c.range_max == pytest.approx(2047 + amplitudes[servo_id], abs=80)
+            assert c.range_min == pytest.approx(centre - amplitudes[servo_id], abs=1)
+            assert c.range_max == pytest.approx(centre + amplitudes[servo_id], abs=1)
     assert bus.read_calibration() == calibration  # written to the servos' EEPROM
     assert set(samples[-1]) == set(JOINTS) - {"wrist_roll"}
     bus.close()

@@ -96,8 +96,13 @@ class Feeder(Node):
         return future.result()
 
     def start_when_connected(self, timeout: float = 30.0) -> Trigger.Response:
-        """recorder/start, repeated while the recorder says its streams have no publisher yet."""
+        """recorder/start, repeated while the recorder says its streams have no publisher yet,
+        once our publishers see the recorder's subscriptions (discovery is not symmetric: before
+        that, the first ticks would be lost)."""
         end = time.monotonic() + timeout
+        publishers = (self.image_pub, self.state_pub, self.command_pub)
+        while min(p.get_subscription_count() for p in publishers) == 0 and time.monotonic() < end:
+            time.sleep(0.05)
         while not (reply := self.call("start")).success and time.monotonic() < end:
             assert "no publisher" in reply.message, reply.message
             time.sleep(0.2)
