@@ -341,6 +341,7 @@ def run_eval_sim(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from so101_sim.evaluation import write_report
+    from so101_sim.tasks.monitor import Outcome
     from so101_trainer.sim_eval import SimEvalConfig, evaluate_checkpoint
 
     try:
@@ -355,7 +356,7 @@ def run_eval_sim(args: argparse.Namespace) -> int:
 
         def done(episode: dict) -> None:
             nonlocal successes
-            successes += episode["outcome"] == "success"
+            successes += episode["outcome"] == Outcome.SUCCESS.value
             bar.update(1)
             bar.set_postfix(success=f"{successes}/{bar.n}")
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from so101_policy.expert import PickPlaceExpert
+from so101_policy.expert import GRIPPER, PickPlaceExpert
 from so101_sim.sim import Sim
 from so101_sim.tasks.monitor import Outcome
 
@@ -61,7 +61,6 @@ def expert_episode(sim: Sim, expert: PickPlaceExpert, seed: int, cameras: dict[s
     status = sim.reset(seed)
     expert.reset()
     noise = np.random.default_rng(seed)
-    arm = slice(0, len(sim.joint_names) - 1)  # every joint but the gripper (the last)
     frames = []
     while not status.done and (max_frames is None or len(frames) < max_frames):
         observation = sim.observation(cameras)
@@ -74,7 +73,7 @@ def expert_episode(sim: Sim, expert: PickPlaceExpert, seed: int, cameras: dict[s
         frames.append(frame)
         executed = action.copy()
         if action_noise > 0:
-            executed[arm] += noise.normal(0.0, action_noise, executed[arm].shape)
+            executed[:GRIPPER] += noise.normal(0.0, action_noise, GRIPPER)  # the arm joints, not the gripper
         status = sim.step(executed)
     return frames, status.outcome if status.done else None
 
