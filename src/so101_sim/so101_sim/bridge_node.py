@@ -2,8 +2,12 @@
 joint position commands in; reset and episode-status services.
 
 Modes:
-- ``lockstep``: the sim advances exactly one control period per received command, then
-  publishes the new observation (deterministic evaluation; the policy sets the pace);
+- ``lockstep``: the sim advances exactly one control period per command that answers the
+  current observation, then publishes the new observation (deterministic evaluation; the policy
+  sets the pace). A command answers the observation whose stamp it carries (unstamped commands,
+  as from a manual publisher, answer the current one); a command for any other stamp (one
+  that crossed a reset, or a second answer to a re-sent observation) is dropped, so the
+  episode is a pure function of its seed and the policy;
 - ``realtime``: a wall-clock timer steps the sim at ``control_hz`` holding the latest command.
 
 With ``whiskers`` on, each action chunk the policy publishes on ``policy/action_chunk`` is
@@ -69,6 +73,7 @@ class SimBridge(Node):
         self._resets = 0
         self._stepping = False  # True between a reset and the end of the episode
         self._last_command = time.monotonic()
+        self._observation_stamp = (0, 0)  # (sec, nanosec) of the newest published observation
 
         self.joint_pub = self.create_publisher(JointState, "joint_states", 10)
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
@@ -112,14 +117,22 @@ class SimBridge(Node):
 
     # -- callbacks ----------------------------------------------------------------------------
     def _on_command(self, msg: JointState) -> None:
+        if self.mode == "lockstep" and not self._answers_current_observation(msg):
+            return
         self._last_command = time.monotonic()
         targets = self.sim.data.ctrl.copy()
         for name, value in zip(msg.name, msg.position):
             if name in self.sim.joint_names:
                 targets[self.sim.joint_names.index(name)] = value
         self.sim.set_targets(targets)
-        if self.mode == "lockstep" and self._stepping:
+        if self.mode == "lockstep":
             self._advance()
+
+    def _answers_current_observation(self, msg: JointState) -> bool:
+        """Lockstep: a command for the newest observation of a running episode (stamped with
+        its stamp, or unstamped); after it the sim has moved on, so a repeat no longer matches."""
+        stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        return self._stepping and stamp in (self._observation_stamp, (0, 0))
 
     def _on_action_chunk(self, msg: JointTrajectory) -> None:
         """Forward-simulate the chunk; joints it does not name hold their current targets."""
@@ -189,10 +202,14 @@ class SimBridge(Node):
                                    f"{status.outcome.value} after {status.steps} steps")
 
     def _publish_status(self) -> None:
-        self.status_pub.publish(String(data=json.dumps(self.sim.status.to_dict())))
+        """The monitor's status and ``stamp_ns``, the stamp of the observation it describes."""
+        stamp = stamp_from_seconds(self.sim.time)
+        status = {**self.sim.status.to_dict(), "stamp_ns": stamp.sec * 1_000_000_000 + stamp.nanosec}
+        self.status_pub.publish(String(data=json.dumps(status)))
 
     def _publish_observation(self) -> None:
         stamp = stamp_from_seconds(self.sim.time)
+        self._observation_stamp = (stamp.sec, stamp.nanosec)
         self.clock_pub.publish(Clock(clock=stamp))
         for cam in self.policy_cameras:
             frame = self.robot.camera_frames.get(cam.name, cam.name)

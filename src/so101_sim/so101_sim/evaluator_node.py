@@ -23,7 +23,7 @@ from pathlib import Path
 import rclpy
 from rclpy.node import Node
 from rclpy.task import Future
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from tqdm import tqdm
@@ -35,6 +35,7 @@ from so101_sim.ros_conversions import image_array
 from so101_sim.video import CaptionedVideo
 
 SERVICE_WAIT_S = 30.0
+ANSWER_WAIT_S = 10.0  # how long the last command (and video frame) of an episode may take
 KEEP = ("success", "all")
 
 
@@ -68,7 +69,10 @@ class Evaluator(Node):
         self.recorder_services = {name: self.create_client(Trigger, f"recorder/{name}")
                                   for name in ("start", "save", "discard", "stop")} if self.recorder else {}
         self.create_subscription(String, "episode_status", self._on_status, STATUS_QOS)
+        self.create_subscription(JointState, "joint_commands", self._on_command, 10)
         self._status: dict | None = None
+        self._answered_ns = -1  # newest observation stamp the policy has answered
+        self._frame_ns = -1  # newest video frame stamp
         self._video: CaptionedVideo | None = None
         self._caption = ""
         if self.record_video:
@@ -77,7 +81,28 @@ class Evaluator(Node):
     def _on_status(self, msg: String) -> None:
         self._status = json.loads(msg.data)
 
+    def _on_command(self, msg: JointState) -> None:
+        stamp = msg.header.stamp
+        self._answered_ns = max(self._answered_ns, stamp.sec * 1_000_000_000 + stamp.nanosec)
+
+    def _wait_for_episode_end(self, status: dict) -> None:
+        """Wait until the policy has answered the episode's last observation (and, with video,
+        its frame has arrived), so the policy is reset after, never before, handling it: a late
+        answer would otherwise be the first thing the reset policy sees, and the next episode
+        would depend on message timing."""
+        def pending() -> list[str]:
+            late = ["policy command"] if self._answered_ns < status["stamp_ns"] else []
+            return late + (["video frame"] if self.record_video and self._frame_ns < status["stamp_ns"] else [])
+
+        deadline = time.monotonic() + ANSWER_WAIT_S
+        while pending() and time.monotonic() < deadline:
+            rclpy.spin_once(self, timeout_sec=0.05)
+        if pending():
+            self.get_logger().warning(f"no {' or '.join(pending())} for the last observation of episode "
+                                      f"{status['episode']} within {ANSWER_WAIT_S:.0f} s")
+
     def _on_frame(self, msg: Image) -> None:
+        self._frame_ns = max(self._frame_ns, msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
         if self._video is None:
             self._video = CaptionedVideo(self.video_path, fps=30.0)
         self._video.add(image_array(msg), self._caption)
@@ -113,10 +138,8 @@ class Evaluator(Node):
             rclpy.spin_once(self, timeout_sec=0.1)
             s = self._status
             if s and s["episode"] == started["episode"] and s["done"]:
-                # Let the last video frames of the episode arrive before the next reset.
-                end = time.monotonic() + 0.2
-                while self.record_video and time.monotonic() < end:
-                    rclpy.spin_once(self, timeout_sec=0.05)
+                self._wait_for_episode_end(s)
+                s = {k: v for k, v in s.items() if k != "stamp_ns"}
                 return {**s, "episode": index, "policy_resets": policy.get("resets"),
                         "wall_time_s": round(self.episode_timeout - (deadline - time.monotonic()), 3)}
         raise EvaluationError(f"episode {index} (seed {started['seed']}) did not finish within "

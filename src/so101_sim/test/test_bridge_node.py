@@ -39,9 +39,12 @@ class Probe(Node):
     def call(self, client) -> Trigger.Response:
         return call_trigger(self, client)
 
-    def command(self, positions: dict[str, float]) -> None:
+    def command(self, positions: dict[str, float], stamp=None) -> None:
+        """Publish joint targets; ``stamp`` (a builtin_interfaces Time) names the observation answered."""
         msg = JointState()
         msg.name, msg.position = list(positions), list(positions.values())
+        if stamp is not None:
+            msg.header.stamp = stamp
         self.commands.publish(msg)
 
     def clear(self) -> None:
@@ -140,3 +143,41 @@ def test_lockstep_advances_exactly_one_period_per_command(lockstep):
         assert _stamp(lockstep.msgs["joint_states"][-1]) == pytest.approx(start + k * PERIOD, abs=1e-6)
     status = json.loads(lockstep.call(lockstep.status_client).message)
     assert status["steps"] == 3 and status["done"] is False
+
+
+def test_lockstep_steps_once_per_observation_and_drops_stale_commands(lockstep):
+    """A command stamped for an observation already answered (a repeat, or one that crossed a
+    reset) must not advance the sim: the episode stays a pure function of seed and policy."""
+    def newest():
+        return lockstep.msgs["joint_states"][-1]
+
+    def answer_then_wait(stale_stamps, stamp):
+        count = len(lockstep.msgs["joint_states"])
+        for old in stale_stamps:  # same publisher, so they arrive before the answer
+            lockstep.command({"shoulder_pan": 0.5}, stamp=old)
+        lockstep.command({"shoulder_pan": 0.05}, stamp=stamp)
+        assert lockstep.spin_until(lambda: len(lockstep.msgs["joint_states"]) > count
+                                   and _stamp(newest()) > _stamp_of(stamp) + PERIOD / 2)
+
+    def status():
+        return json.loads(lockstep.call(lockstep.status_client).message)
+
+    lockstep.call(lockstep.reset_client)
+    assert lockstep.spin_until(lambda: lockstep.msgs["joint_states"] and status()["steps"] == 0)
+    first = newest().header.stamp
+    answer_then_wait([], first)
+    second = newest().header.stamp
+    answer_then_wait([first, first], second)  # repeats of an answered observation
+    assert status()["steps"] == 2
+    assert _stamp(newest()) == pytest.approx(_stamp_of(first) + 2 * PERIOD, abs=1e-6)
+
+    old = newest().header.stamp
+    lockstep.call(lockstep.reset_client)
+    assert lockstep.spin_until(lambda: _stamp(newest()) > _stamp_of(old) and status()["steps"] == 0)
+    answer_then_wait([old], newest().header.stamp)  # the last episode's command after the reset
+    assert status()["steps"] == 1
+    assert newest().position[0] == pytest.approx(0.05, abs=0.05)  # moved toward 0.05, not 0.5
+
+
+def _stamp_of(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9

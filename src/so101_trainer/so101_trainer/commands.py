@@ -326,7 +326,9 @@ def add_eval_sim(subparsers: argparse._SubParsersAction) -> None:
                     "node loads it, and write the evaluator's report (success rate, 95%% Wilson interval, "
                     "failure classes, per-episode outcomes). The same figures as eval_sim.launch.py, without "
                     "the ROS graph.")
-    parser.add_argument("--policy", required=True, help="checkpoint folder, or a `so101 train` output (its latest)")
+    parser.add_argument("--policy", required=True,
+                        help="checkpoint folder, a `sim2real train` output (its latest), or any policy:= spec "
+                             "of eval_sim.launch.py (expert, .zip, .pt, .onnx, openpi://...)")
     parser.add_argument("--episodes", type=int, default=50, help="episodes (default 50)")
     parser.add_argument("--seed", type=int, default=20_000,
                         help="seed of the first episode (default 20000: neither the demos' 0.. nor the in-training "
@@ -348,9 +350,11 @@ def run_eval_sim(args: argparse.Namespace) -> int:
         config = SimEvalConfig(n_episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, device=args.device)
     except ValueError as err:
         raise TrainerError(str(err)) from None
-    if not Path(args.policy).exists():
+    on_disk = args.policy != "expert" and not args.policy.startswith("openpi://")
+    if on_disk and not Path(args.policy).exists():
         raise TrainerError(f"policy {args.policy} does not exist")
-    output = args.output or Path(args.policy) / "eval" / f"sim_{args.seed}x{args.episodes}.json"
+    report_name = f"sim_{args.seed}x{args.episodes}.json"
+    output = args.output or (Path(args.policy) / "eval" if on_disk else Path("outputs/eval")) / report_name
     with tqdm(total=args.episodes, desc="sim episodes", unit="ep") as bar:
         successes = 0
 

@@ -1,8 +1,11 @@
 """Evaluate a policy in the sim core (no ROS): N seeded pick-place episodes -> the evaluator's report.
 
 The policy is loaded with ``so101_policy.loaders.load_policy``, exactly as the policy node loads
-it; the cameras it reads (``observation.images.<name>``, H x W) are rendered at its own size.
-The report is ``so101_sim.evaluation.summarize``'s: success rate, 95% Wilson interval, outcomes.
+it, and its actions go through the same processing as the policy node's (the robot config's
+joint limits and max step per tick), so a seeded episode ends exactly as it does through
+eval_sim.launch.py; the cameras it reads (``observation.images.<name>``, H x W) are rendered
+at its own size. The report is ``so101_sim.evaluation.summarize``'s: success rate, 95% Wilson
+interval, outcomes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from so101_common.robot_config import RobotConfig, load_robot_config
 from so101_policy.interface import Policy
 from so101_policy.loaders.observations import camera_name
 from so101_sim.evaluation import summarize
@@ -26,6 +30,7 @@ class SimEvalConfig:
     seed: int = 10_000  # episode k uses seed + k; far from the demo seeds (0, 1, ...)
     max_steps: int = MonitorConfig.max_steps  # control ticks per episode (30 Hz)
     device: str = "cpu"
+    robot_config: str = "so101.yaml"  # joint limits and max step per tick, as the policy node's
 
     def __post_init__(self) -> None:
         if self.n_episodes < 1:
@@ -39,11 +44,15 @@ def policy_cameras(policy: Policy) -> dict[str, tuple[int, int]]:
     return {camera_name(f.name): f.shape[:2] for f in policy.input_features if camera_name(f.name)}
 
 
-def run_episode(sim: Sim, policy: Policy, seed: int, cameras: dict[str, tuple[int, int]]) -> dict[str, Any]:
+def run_episode(sim: Sim, policy: Policy, seed: int, cameras: dict[str, tuple[int, int]],
+                robot: RobotConfig) -> dict[str, Any]:
+    """One episode; each action clamped as the policy node clamps it (``RobotConfig.clamp``)."""
     status = sim.reset(seed)
     policy.reset()
     while not status.done:
-        status = sim.step(policy.select_action(sim.observation(cameras)))
+        observation = sim.observation(cameras)
+        action = policy.select_action(observation)
+        status = sim.step(robot.clamp(action, current=observation["observation.state"]))
     return status.to_dict()
 
 
@@ -54,11 +63,15 @@ def evaluate_policy(policy: Policy, config: SimEvalConfig, meta: dict[str, Any] 
                     on_episode: EpisodeDone | None = None) -> dict[str, Any]:
     monitor = replace(MonitorConfig(), max_steps=config.max_steps)
     sim = Sim(SimConfig(task=PickPlaceConfig(monitor=monitor)))
+    robot = load_robot_config(config.robot_config)
+    if list(robot.joint_names) != sim.joint_names:
+        raise ValueError(f"robot config {config.robot_config}: joints {robot.joint_names} are not the "
+                         f"scene's actuators {sim.joint_names} in order")
     try:
         cameras = policy_cameras(policy)
         episodes = []
         for k in range(config.n_episodes):
-            episodes.append(run_episode(sim, policy, config.seed + k, cameras))
+            episodes.append(run_episode(sim, policy, config.seed + k, cameras, robot))
             if on_episode is not None:
                 on_episode(episodes[-1])
     finally:
@@ -71,6 +84,7 @@ def evaluate_checkpoint(checkpoint: str | Path, config: SimEvalConfig,
     """Load a checkpoint (or training output folder: its latest) and evaluate it."""
     from so101_policy.loaders import load_policy
 
-    policy = load_policy(str(checkpoint), device=config.device)
+    options = {} if str(checkpoint) == "expert" else {"device": config.device}  # the expert has no device
+    policy = load_policy(str(checkpoint), **options)
     return evaluate_policy(policy, config, meta={"policy": str(checkpoint), "seed": config.seed,
                                                   "max_steps": config.max_steps}, on_episode=on_episode)
