@@ -1,7 +1,7 @@
 """Record SO-101 pick-place demonstrations on the real arm (leader teleop, cameras, recorder) into a LeRobot dataset.
 
     ros2 launch so101 record_real.launch.py num_episodes:=50 dataset:=outputs/datasets/pick_place
-    ./so101 launch record_real.launch.py ...     # the same graph without ros2 launch
+    ./sim2real launch so101 record_real.launch.py ...     # the same graph without ros2 launch
 
 The graph (arguments, nodes, parameters) is config/graphs/record_real.yaml.
 """

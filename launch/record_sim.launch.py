@@ -1,7 +1,7 @@
 """Record SO-101 pick-place demonstrations in MuJoCo into a LeRobot dataset through the ROS graph.
 
     ros2 launch so101 record_sim.launch.py n_episodes:=50 dataset:=outputs/datasets/pick_place
-    ./so101 launch record_sim.launch.py ...     # the same graph without ros2 launch
+    ./sim2real launch so101 record_sim.launch.py ...     # the same graph without ros2 launch
 
 The graph (arguments, nodes, parameters) is config/graphs/record_sim.yaml.
 """

@@ -14,6 +14,11 @@ source "$_so101_venv/bin/activate"
 if [ "${1:-}" != "--no-install" ] && [ -f "$_so101_root/install/setup.bash" ]; then
   # shellcheck source=/dev/null
   source "$_so101_root/install/setup.bash"
+  # The project command `sim2real` (the bringup package's only executable).
+  case ":$PATH:" in
+    *":$_so101_root/install/so101/lib/so101:"*) ;;
+    *) export PATH="$_so101_root/install/so101/lib/so101:$PATH" ;;
+  esac
   # rclpy's own share (interfaces) lives in the venv when ROS 2 comes from wheels.
   case ":${AMENT_PREFIX_PATH:-}:" in
     *":$VIRTUAL_ENV:"*) ;;

@@ -60,4 +60,4 @@ cd "$root"
 colcon --log-base "$root/log" build --symlink-install --base-paths src \
   --build-base "$root/build" --install-base "$root/install" \
   --event-handlers console_start_end- status- summary+
-log "done: run ./so101 launch eval_sim.launch.py"
+log "done: run ./sim2real launch so101 eval_sim.launch.py"

@@ -1,4 +1,4 @@
-"""Integration tests run the workspace the way a user does: the `so101` command on an isolated,
+"""Integration tests run the workspace the way a user does: the `sim2real` command on an isolated,
 loopback-only ROS 2 domain."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def ros_domain(tmp_path_factory):
     return isolate_ros(tmp_path_factory.mktemp("ros_log"))
 
 
-def run_so101(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """`./so101 <args>` from the workspace root, output captured."""
-    return subprocess.run([str(WORKSPACE / "so101"), *args], cwd=WORKSPACE, capture_output=True,
+def run_sim2real(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """`./sim2real <args>` from the workspace root, output captured."""
+    return subprocess.run([str(WORKSPACE / "sim2real"), *args], cwd=WORKSPACE, capture_output=True,
                           text=True, timeout=timeout, env=dict(os.environ))

@@ -30,8 +30,8 @@ setup(
     zip_safe=True,
     maintainer="so101 workspace maintainers",
     maintainer_email="maintainers@so101-ws.dev",
-    description="Bringup: launch files, config, URDF and the so101 command.",
+    description="Bringup: launch files, config, URDF and the sim2real command.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": ["so101 = so101.cli:main"]},
+    entry_points={"console_scripts": ["sim2real = so101.cli:main"]},
 )

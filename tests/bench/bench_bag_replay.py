@@ -1,4 +1,4 @@
-"""`so101 bag2dataset` throughput on this machine, printed: messages/s of the full replay (read,
+"""`sim2real bag2dataset` throughput on this machine, printed: messages/s of the full replay (read,
 lazy deserialize, contract extraction, StreamSynchronizer, DatasetWriter with video encoding)
 against the rosbags reader alone on the same bag (raw iteration, and iteration + deserializing
 every message).

@@ -3,13 +3,13 @@
 Default-size ACT (LeRobot 0.4.4 ``ACTConfig`` defaults: chunk 100, dim_model 512, 4 encoder / 1
 decoder layers, VAE, ResNet-18 backbone with random weights) on a LeRobot dataset with the joint
 state and two 96x128 cameras (overhead_cam, wrist_cam; AV1 videos decoded by torchcodec), batch
-8, trained by ``so101_trainer.training.train`` -- what ``so101 train`` runs. Reported after
+8, trained by ``so101_trainer.training.train`` -- what ``sim2real train`` runs. Reported after
 ``--warmup`` steps: steps/s, samples/s, and the per-step split between data loading (decode +
 preprocess) and the update (forward, backward, optimizer), from LeRobot's own meters.
 
 ``--variant state`` measures the README's "real result" configuration instead: a small ACT
 (dim_model 256, 2 encoder layers, no VAE, chunk 30) on the joint state and the privileged
-environment state of expert demos (no cameras), batch 32 -- the ``so101 train`` command the
+environment state of expert demos (no cameras), batch 32 -- the ``sim2real train`` command the
 README documents. Its items stay in memory after the first epoch when loaded in-process
 (``num_workers 0``), so that run's figures start after one epoch.
 

@@ -10,7 +10,7 @@ import pytest
 from nav_msgs.msg import Path as PathMsg
 from sensor_msgs.msg import JointState
 
-from conftest import run_so101
+from conftest import run_sim2real
 from integration.probe import TopicProbe
 from so101_common.robot_config import load_robot_config
 from so101_policy.testing_utils import make_tiny_dataset, train_tiny_act, train_tiny_ppo
@@ -31,7 +31,7 @@ def test_act_checkpoint_runs_through_eval_sim(act_run, tmp_path):
     robot = load_robot_config("so101.yaml")
     topics = {"/so101/joint_commands": JointState, "/so101/whiskers/path": PathMsg}
     with TopicProbe(topics) as probe:
-        result = run_so101("launch", "eval_sim.launch.py", "n_episodes:=2", "max_steps:=40",
+        result = run_sim2real("launch", "so101", "eval_sim.launch.py", "n_episodes:=2", "max_steps:=40",
                            f"policy:={act_run}", f"report:={tmp_path / 'r.json'}", "whiskers:=true")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads((tmp_path / "r.json").read_text())
@@ -50,7 +50,7 @@ def test_act_checkpoint_runs_through_eval_sim(act_run, tmp_path):
 def test_sb3_zip_drives_the_pan_joint(tmp_path):
     zip_path, model = train_tiny_ppo(tmp_path / "pan_ppo.zip")
     with TopicProbe({"/so101/joint_states": JointState, "/so101/joint_commands": JointState}) as probe:
-        result = run_so101("launch", "eval_sim.launch.py", "n_episodes:=1", "max_steps:=30",
+        result = run_sim2real("launch", "so101", "eval_sim.launch.py", "n_episodes:=1", "max_steps:=30",
                            f"policy:={zip_path}", f"report:={tmp_path / 'r.json'}")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     states = np.array([m.position for m in probe.messages["/so101/joint_states"]])
@@ -67,7 +67,7 @@ def test_sb3_zip_drives_the_pan_joint(tmp_path):
 def test_policy_needing_an_unserved_camera_is_refused(tmp_path):
     dataset = make_tiny_dataset(tmp_path / "data", cameras={"front_cam": (96, 128)})
     checkpoint = train_tiny_act(dataset, tmp_path / "train")
-    result = run_so101("launch", "eval_sim.launch.py", "n_episodes:=1", f"policy:={checkpoint}")
+    result = run_sim2real("launch", "so101", "eval_sim.launch.py", "n_episodes:=1", f"policy:={checkpoint}")
     assert result.returncode != 0
     text = result.stdout + result.stderr
     assert "observation.images.front_cam" in text and "not in the contract" in text

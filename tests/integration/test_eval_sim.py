@@ -1,4 +1,4 @@
-"""End to end: `so101 launch eval_sim.launch.py` runs sim bridge + policy node + evaluator as
+"""End to end: `sim2real launch so101 eval_sim.launch.py` runs sim bridge + policy node + evaluator as
 separate ROS 2 processes, evaluates the scripted expert and writes the report and video."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import imageio.v3 as iio
 import pytest
 
-from conftest import run_so101
+from conftest import run_sim2real
 
 OUTCOMES = {"success", "never_picked_up", "dropped_during_transport", "missed_goal", "timeout"}
 
@@ -16,7 +16,7 @@ OUTCOMES = {"success", "never_picked_up", "dropped_during_transport", "missed_go
 @pytest.fixture(scope="module")
 def evaluation(tmp_path_factory):
     out = tmp_path_factory.mktemp("eval")
-    result = run_so101("launch", "eval_sim.launch.py", "n_episodes:=3", "seed:=0", "policy:=expert",
+    result = run_sim2real("launch", "so101", "eval_sim.launch.py", "n_episodes:=3", "seed:=0", "policy:=expert",
                        f"report:={out / 'report.json'}", "record_video:=true")
     return result, out
 
@@ -57,15 +57,29 @@ def test_video_has_frames_of_every_episode(evaluation):
     assert frames.shape[0] >= steps  # one frame per tick (+ the reset frames)
 
 
-def test_same_seed_gives_the_same_report(evaluation, tmp_path):
-    result, out = evaluation
-    again = run_so101("launch", "eval_sim.launch.py", "n_episodes:=1", "seed:=0",
-                      f"report:={tmp_path / 'r.json'}")
+EPISODE_RESULT = ("seed", "outcome", "steps", "max_height", "events")
+
+
+def episode_results(report_path) -> list[tuple]:
+    episodes = json.loads(report_path.read_text())["episodes"]
+    return [tuple(json.dumps(e[k]) for k in EPISODE_RESULT) for e in episodes]
+
+
+def test_same_seeds_give_the_same_episodes_through_the_graph_and_without_ros(evaluation, tmp_path):
+    """Lockstep evaluation is a pure function of seeds and policy: a second run (without video,
+    so at another pace) and the ROS-free `eval-sim` (same loader, same action clamping) give
+    identical episodes, event by event."""
+    _, out = evaluation
+    again = run_sim2real("launch", "so101", "eval_sim.launch.py", "n_episodes:=3", "seed:=0",
+                         f"report:={tmp_path / 'again.json'}")
     assert again.returncode == 0, again.stderr[-3000:]
-    first = json.loads((out / "report.json").read_text())["episodes"][0]
-    second = json.loads((tmp_path / "r.json").read_text())["episodes"][0]
-    assert (second["outcome"], second["steps"], second["max_height"]) == (
-        first["outcome"], first["steps"], first["max_height"])
+    ros_free = run_sim2real("eval-sim", "--policy", "expert", "--episodes", "3", "--seed", "0",
+                            "--output", str(tmp_path / "ros_free.json"))
+    assert ros_free.returncode == 0, ros_free.stderr[-3000:]
+    first = episode_results(out / "report.json")
+    assert len(first) == 3
+    assert episode_results(tmp_path / "again.json") == first
+    assert episode_results(tmp_path / "ros_free.json") == first
 
 
 @pytest.mark.parametrize(
@@ -79,7 +93,7 @@ def test_same_seed_gives_the_same_report(evaluation, tmp_path):
     ],
 )
 def test_bad_input_gives_one_clear_error(args, words):
-    result = run_so101("launch", *args, timeout=300)
+    result = run_sim2real("launch", "so101", *args, timeout=300)
     assert result.returncode != 0
     text = result.stdout + result.stderr
     for word in words:

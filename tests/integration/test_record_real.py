@@ -1,5 +1,5 @@
-"""End to end without hardware: `so101 launch record_real.launch.py` runs follower + leader (each
-on its own emulated Feetech bus, `so101 emulate feetech`), two synthetic cameras and the recorder
+"""End to end without hardware: `sim2real launch so101 record_real.launch.py` runs follower + leader (each
+on its own emulated Feetech bus, `sim2real emulate feetech`), two synthetic cameras and the recorder
 as separate ROS 2 processes; the test presses "Right arrow" (recorder/start) once the streams are
 in, the recorder records 2 timed episodes, finalizes and the graph ends; LeRobot opens the dataset."""
 
@@ -21,7 +21,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from conftest import WORKSPACE, run_so101
+from conftest import WORKSPACE, run_sim2real
 from integration.emulated_arms import calibration_files, swept_leader_bus
 from so101_common.ros_testing import stop_node
 from so101_common.contract import load_contract
@@ -84,7 +84,7 @@ class Operator(Node):
 
 
 def _emulator(link, log) -> subprocess.Popen:
-    proc = subprocess.Popen([str(WORKSPACE / "so101"), "emulate", "feetech", "--ids", "1-6", "--link", str(link)],
+    proc = subprocess.Popen([str(WORKSPACE / "sim2real"), "emulate", "feetech", "--ids", "1-6", "--link", str(link)],
                             cwd=WORKSPACE, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                             env=dict(os.environ))
     end = time.monotonic() + 30
@@ -108,7 +108,7 @@ def recorded(tmp_path_factory):
     rclpy.init()
     operator = Operator()
     launch = subprocess.Popen(
-        [str(WORKSPACE / "so101"), "launch", "record_real.launch.py",
+        [str(WORKSPACE / "sim2real"), "launch", "so101", "record_real.launch.py",
          f"follower_port:={out / 'follower_bus'}", f"leader_port:={out / 'leader_bus'}",
          f"follower_calibration:={follower_cal}", f"leader_calibration:={leader_cal}",
          "overhead_source:=synthetic", "wrist_source:=synthetic", f"dataset:={root}", f"repo_id:={REPO}",
@@ -190,7 +190,7 @@ def test_video_frames_decode(recorded):
 
 
 def test_arguments_are_described():
-    result = run_so101("launch", "--show-args", "record_real.launch.py", timeout=120)
+    result = run_sim2real("launch", "--show-args", "so101", "record_real.launch.py", timeout=120)
     assert result.returncode == 0, result.stderr
     for words in ("follower_port:=", "leader_port:=", "follower_calibration:=", "leader_calibration:=",
                   "overhead_source:=", "wrist_source:=", "dataset:=", "repo_id:=", "task:=",

@@ -1,6 +1,6 @@
 """Follower faults while recording real episodes, end to end without hardware.
 
-`so101 launch record_real.launch.py` runs follower + leader (each on an emulated Feetech bus served
+`sim2real launch so101 record_real.launch.py` runs follower + leader (each on an emulated Feetech bus served
 from this process, so faults can be injected into the follower's), two synthetic cameras and the
 recorder, whose episodes end only by recorder/save|discard (``episode_time_s:=0``). A clean
 episode is saved first; then one episode per emulator fault on the follower's bus (no reply,
@@ -143,6 +143,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
     return bool(predicate())
 
 
+def settled(read: Callable[[], list[int]], window: float = 0.3, timeout: float = 30.0) -> list[int]:
+    """``read()`` once it gives the same value twice ``window`` seconds apart."""
+    end = time.monotonic() + timeout
+    value = read()
+    while time.monotonic() < end:
+        time.sleep(window)
+        again = read()
+        if again == value:
+            return value
+        value = again
+    raise AssertionError(f"still changing after {timeout:.0f} s: {value}")
+
+
 @dataclass
 class Rig:
     operator: Operator
@@ -219,7 +232,7 @@ def rig(tmp_path_factory):
     rclpy.init()
     operator = Operator()
     launch = subprocess.Popen(
-        [str(WORKSPACE / "so101"), "launch", "record_real.launch.py",
+        [str(WORKSPACE / "sim2real"), "launch", "so101", "record_real.launch.py",
          f"follower_port:={follower_bus.link}", f"leader_port:={leader_bus.link}",
          f"follower_calibration:={follower_cal}", f"leader_calibration:={leader_cal}",
          "overhead_source:=synthetic", "wrist_source:=synthetic", f"dataset:={root}", f"repo_id:={REPO}",
@@ -318,8 +331,8 @@ def test_fault_while_recording(rig, name):
             operator.diag(status, ERROR, text)
         rig.alive()
         # Safe as specified: the torque pattern, and no new goals while the leader keeps moving.
-        time.sleep(0.3)  # the hold (or release) write of the tick that saw the fault has landed
-        goals, seen = rig.registers("Goal_Position"), len(operator.states)
+        goals = settled(lambda: rig.registers("Goal_Position"))  # the hold (or release) write has landed
+        seen = len(operator.states)
         time.sleep(0.6)
         assert rig.registers("Goal_Position") == goals
         assert tuple(rig.registers("Torque_Enable")) == fault.torque

@@ -1,4 +1,4 @@
-"""End to end: `so101 launch record_sim.launch.py` runs sim bridge + expert policy + recorder +
+"""End to end: `sim2real launch so101 record_sim.launch.py` runs sim bridge + expert policy + recorder +
 evaluator (record role) as separate ROS 2 processes and records a LeRobot dataset that LeRobot
 itself opens; a second run resumes the dataset."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-from conftest import run_so101
+from conftest import run_sim2real
 from so101_common.contract import load_contract
 from so101_common.robot_config import load_robot_config
 
@@ -20,7 +20,7 @@ STATE_SLACK = 0.01  # rad: the simulated joints may press slightly into their li
 
 
 def _record(root, report, *args: str):
-    result = run_so101("launch", "record_sim.launch.py", f"dataset:={root}", f"report:={report}", *args)
+    result = run_sim2real("launch", "so101", "record_sim.launch.py", f"dataset:={root}", f"report:={report}", *args)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result, json.loads(report.read_text())
 
@@ -127,7 +127,7 @@ def test_a_second_run_resumes_the_dataset(recorded):
 
 
 def test_arguments_are_described():
-    result = run_so101("launch", "--show-args", "record_sim.launch.py", timeout=120)
+    result = run_sim2real("launch", "--show-args", "so101", "record_sim.launch.py", timeout=120)
     assert result.returncode == 0, result.stderr
     for words in ("n_episodes:=<int>", "dataset:=", "keep:=success|all", "task:=", "seed:=<int>",
                   "mode:=lockstep|realtime"):

@@ -1,5 +1,5 @@
 """Every launch file is a shim over its graph description: declared arguments and launched nodes
-(as ros2 launch would build them, via the launch test double here) equal what `so101 launch`
+(as ros2 launch would build them, via the launch test double here) equal what `sim2real launch`
 resolves from config/graphs/<name>.yaml."""
 
 import ast

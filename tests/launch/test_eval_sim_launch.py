@@ -1,4 +1,4 @@
-"""launch/eval_sim.launch.py and `so101 launch eval_sim.launch.py` start the same graph.
+"""launch/eval_sim.launch.py and `sim2real launch so101 eval_sim.launch.py` start the same graph.
 
 With launch_ros installed the real LaunchDescription is checked; without it (this machine) the
 launch file runs against the recording test double in fake_launch.py.
@@ -114,7 +114,7 @@ def test_so101_launch_commands(graph, tmp_path):
 
 
 def test_so101_command_rejects_an_unknown_argument(graph):
-    result = subprocess.run([str(WORKSPACE / "so101"), "launch", "eval_sim.launch.py", "foo:=1"],
+    result = subprocess.run([str(WORKSPACE / "sim2real"), "launch", "so101", "eval_sim.launch.py", "foo:=1"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "eval_sim.launch.py has no argument 'foo'" in result.stderr

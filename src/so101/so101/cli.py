@@ -1,8 +1,8 @@
-"""The `so101` command.
+"""The `sim2real` command (robot-neutral; its launch verb mirrors `ros2 launch`).
 
-    so101 launch eval_sim.launch.py n_episodes:=10 seed:=0   # the launch file's graph, no ros2 launch
-    so101 launch --show-args eval_sim.launch.py              # its arguments
-    so101 export-onnx outputs/train/act                      # ACT checkpoint -> ONNX + sidecar
+    sim2real launch so101 eval_sim.launch.py n_episodes:=10 seed:=0   # the launch file's graph, no ros2 launch
+    sim2real launch --show-args so101 eval_sim.launch.py              # its arguments
+    sim2real export-onnx outputs/train/act                            # ACT checkpoint -> ONNX + sidecar
 
 Each subcommand is an ``add_<name>(subparsers)`` function that sets its handler. Errors the user
 can fix (`So101Error`) are one message on stderr and exit code 2, without a traceback.
@@ -30,20 +30,22 @@ from so101_trainer.commands import (
     add_train,
 )
 
+LAUNCH_PACKAGES = ("so101",)  # packages whose launch files are graph shims (launch/ + config/graphs/)
+
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
     except (So101Error, ValueError, FileNotFoundError) as err:  # problems the user can fix
-        print(f"so101: error: {err}", file=sys.stderr)
+        print(f"sim2real: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="so101", description="Commands of the SO-101 workspace.")
+    parser = argparse.ArgumentParser(prog="sim2real", description="Commands of the robot-learning workspace.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     add_launch(subparsers)
     add_export_onnx(subparsers)
@@ -62,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_launch(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "launch", help="start the graph of a launch file (what `ros2 launch so101 <file>` starts)",
+        "launch", help="start the graph of a launch file (what `ros2 launch <package> <file>` starts)",
         description="Start the nodes of config/graphs/<name>.yaml, the graph that launch/<name>.launch.py "
-                    "describes, each in its own process; end when the graph ends or on Ctrl-C.")
+                    "of the package describes, each in its own process; end when the graph ends or on Ctrl-C.")
+    parser.add_argument("package", help=f"package holding the launch file: {', '.join(LAUNCH_PACKAGES)}")
     parser.add_argument("launch_file", help="launch file name, e.g. eval_sim.launch.py")
     parser.add_argument("arguments", nargs="*", metavar="name:=value", help="launch arguments")
     parser.add_argument("-s", "--show-args", action="store_true", help="print the launch arguments and exit")
@@ -72,6 +75,9 @@ def add_launch(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_launch(args: argparse.Namespace) -> int:
+    if args.package not in LAUNCH_PACKAGES:
+        raise ArgumentError(f"package {args.package!r} has no launch files here; "
+                            f"packages with launch files: {', '.join(LAUNCH_PACKAGES)}")
     graph = load_graph(graph_for_launch_file(args.launch_file))
     if args.show_args:
         print(f"{graph.launch_file}: {graph.description}\n\nArguments (pass as name:=value):\n"

@@ -1,5 +1,5 @@
 """Graph descriptions: the one description of a ROS graph that both a ROS 2 launch file
-(through `so101.launch_description`) and `so101 launch` (through `so101.launcher`) start.
+(through `so101.launch_description`) and `sim2real launch` (through `so101.launcher`) start.
 
 One YAML file per launch file, ``config/graphs/<name>.yaml`` for ``<name>.launch.py``::
 

@@ -6,7 +6,7 @@
 
 It declares every graph argument (default, description, choices), one launch_ros Node per graph
 node with the same name, namespace, parameter files, typed overrides and remappings that
-`so101 launch` uses, and ends the launch when an ``on_exit: shutdown`` node ends or any node
+`sim2real launch` uses, and ends the launch when an ``on_exit: shutdown`` node ends or any node
 fails. launch and launch_ros are imported inside the functions: without them (as on machines
 with rclpy from PyPI) `so101` still imports.
 """
@@ -73,7 +73,7 @@ def substitutions(template: Template) -> list[Any]:
 
 def parameter_value(override: Override) -> Any:
     """Literals as they are (launch_ros keeps their YAML type); templates as a ParameterValue
-    converted to the graph's type, as `so101 launch` converts them."""
+    converted to the graph's type, as `sim2real launch` converts them."""
     if not isinstance(override.value, Template):
         return list(override.value) if isinstance(override.value, tuple) else override.value
     from launch_ros.parameter_descriptions import ParameterValue
@@ -83,7 +83,7 @@ def parameter_value(override: Override) -> Any:
 
 def _on_exit(node: NodeDescription) -> Any:
     """Actions for OnProcessExit: Shutdown for an ``on_exit: shutdown`` node; for the others a
-    handler that shuts down only on a non-zero exit code, as `so101 launch` does."""
+    handler that shuts down only on a non-zero exit code, as `sim2real launch` does."""
     from launch.actions import Shutdown
 
     if node.shutdown_on_exit:

@@ -5,7 +5,7 @@ from so101.errors import ArgumentError
 
 
 def test_show_args(capsys):
-    assert main(["launch", "--show-args", "eval_sim.launch.py"]) == 0
+    assert main(["launch", "--show-args", "so101", "eval_sim.launch.py"]) == 0
     out = capsys.readouterr().out
     assert "n_episodes:=<int>  (default: '10')" in out
     assert "Episodes to evaluate" in out
@@ -13,15 +13,20 @@ def test_show_args(capsys):
 
 
 def test_unknown_argument_is_exit_code_2_without_traceback(capsys):
-    assert main(["launch", "eval_sim.launch.py", "foo:=1"]) == 2
+    assert main(["launch", "so101", "eval_sim.launch.py", "foo:=1"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("so101: error: eval_sim.launch.py has no argument 'foo'")
+    assert err.startswith("sim2real: error: eval_sim.launch.py has no argument 'foo'")
     assert "Traceback" not in err and "n_episodes:=<int>" in err
 
 
 def test_unknown_launch_file(capsys):
-    assert main(["launch", "nope.launch.py"]) == 2
+    assert main(["launch", "so101", "nope.launch.py"]) == 2
     assert "available: eval_sim.launch.py" in capsys.readouterr().err
+
+
+def test_unknown_package_lists_the_known_ones(capsys):
+    assert main(["launch", "jaka", "eval_sim.launch.py"]) == 2
+    assert "package 'jaka' has no launch files here; packages with launch files: so101" in capsys.readouterr().err
 
 
 def test_usage_errors_exit_2():

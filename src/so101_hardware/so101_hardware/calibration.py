@@ -45,7 +45,7 @@ _FOLDERS = {"follower": ("robots", "so_follower", "so101_follower"),
 
 
 def calibration_path(arm_id: str, role: str) -> Path:
-    """Where LeRobot keeps (and ``so101 calibrate`` writes) the calibration of this arm."""
+    """Where LeRobot keeps (and ``sim2real calibrate`` writes) the calibration of this arm."""
     kind, folder, _ = _FOLDERS[role]
     return HF_LEROBOT_CALIBRATION / kind / folder / f"{arm_id}.json"
 

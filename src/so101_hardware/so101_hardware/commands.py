@@ -1,7 +1,7 @@
 """`so101` subcommands owned by the hardware package (registered by so101.cli):
 
-    so101 calibrate --port /dev/ttyUSB0 --id my_follower [--leader] [--yes --record-seconds 10]
-    so101 emulate feetech --ids 1-6 [--link /tmp/so101_follower] [--sweep]
+    sim2real calibrate --port /dev/ttyUSB0 --id my_follower [--leader] [--yes --record-seconds 10]
+    sim2real emulate feetech --ids 1-6 [--link /tmp/so101_follower] [--sweep]
 
 Imports of the heavy parts (LeRobot, torch) happen inside the handlers, so `so101 --help` stays fast.
 """
@@ -85,7 +85,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         finally:
             bus.close()
     except HardwareError as err:
-        print(f"so101 calibrate: error: {err}", file=sys.stderr)
+        print(f"sim2real calibrate: error: {err}", file=sys.stderr)
         return 2
     print(f"Calibration saved to {save_calibration(calibration, output)}")
     return 0
@@ -141,7 +141,7 @@ def add_emulate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--ids", default="1-6", help="servo ids on the bus (default 1-6)")
     parser.add_argument("--link", type=Path, default=None, help="also make this symlink to the pty")
     parser.add_argument("--sweep", action="store_true",
-                        help="move the unpowered joints back and forth, as a hand would during `so101 calibrate`")
+                        help="move the unpowered joints back and forth, as a hand would during `sim2real calibrate`")
     parser.set_defaults(handler=run_emulate)
 
 
@@ -160,7 +160,7 @@ def run_emulate(args: argparse.Namespace) -> int:
     with PtyBus(emulator, args.link) as bus:
         link = f" (link {bus.link})" if bus.link else ""
         print(f"Feetech STS3215 bus emulator: servos {ids} on {bus.path}{link}", flush=True)
-        print(f"try: so101 calibrate --port {bus.link or bus.path} --id emulated --yes --record-seconds 5\n"
+        print(f"try: sim2real calibrate --port {bus.link or bus.path} --id emulated --yes --record-seconds 5\n"
               f"Ctrl-C to stop", flush=True)
         try:
             while True:

@@ -71,7 +71,7 @@ class CalibrationMissingError(HardwareError, FileNotFoundError):
 
     def __init__(self, path: Path | str, arm_id: str, role: str) -> None:
         leader = " --leader" if role == "leader" else ""
-        super().__init__(f"no calibration for {role} {arm_id!r} at {path}; run `so101 calibrate --port <port> "
+        super().__init__(f"no calibration for {role} {arm_id!r} at {path}; run `sim2real calibrate --port <port> "
                          f"--id {arm_id}{leader}` (or `lerobot-calibrate`) first, or point calibration_file at "
                          f"an existing LeRobot calibration JSON")
         self.path = Path(path)

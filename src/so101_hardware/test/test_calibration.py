@@ -31,7 +31,7 @@ def test_example_file_round_trips_through_lerobots_draccus_format(example_calibr
 
 def test_files_are_found_where_lerobot_keeps_them(tmp_path, monkeypatch, example_calibration):
     monkeypatch.setattr(cal_module, "HF_LEROBOT_CALIBRATION", tmp_path)
-    with pytest.raises(CalibrationMissingError, match=r"so101 calibrate --port <port> --id arm7 --leader"):
+    with pytest.raises(CalibrationMissingError, match=r"sim2real calibrate --port <port> --id arm7 --leader"):
         find_calibration("arm7", "leader")
     legacy = tmp_path / "teleoperators" / "so101_leader" / "arm7.json"  # LeRobot before the so_* merge
     legacy.parent.mkdir(parents=True)

@@ -1,5 +1,5 @@
 """Raw topics of each saved episode as a rosbag2 (MCAP) beside the dataset, so an episode can be
-re-converted later with other settings (``so101 bag2dataset``). ROS-free: messages (rclpy or
+re-converted later with other settings (``sim2real bag2dataset``). ROS-free: messages (rclpy or
 any object with ROS field names) are serialized to plain CDR with the rosbags typestore — rclpy's
 own serialization appends padding that strict CDR readers (rosbags) reject.
 

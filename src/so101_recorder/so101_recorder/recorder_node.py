@@ -18,7 +18,7 @@ Frame clock (``frame_clock``):
 
 Parameters: config/so101_recorder.yaml (each one commented there). With ``bag:=true`` the raw
 messages of each saved episode also go to a rosbag2 (MCAP) at ``<dataset>/bags/episode_<index>``
-(episode_bag.py), for re-conversion later with ``so101 bag2dataset``.
+(episode_bag.py), for re-conversion later with ``sim2real bag2dataset``.
 
 Services (std_srvs/Trigger): ``~/start`` (refused while a stream has no publisher yet: its first
 frames would be lost), ``~/save`` (refused, and the episode discarded, when a

@@ -163,6 +163,19 @@ def _feed(feeder: Feeder, first: int, ticks: int, image: bool = True) -> int:
     return first + ticks
 
 
+def _feed_until_frames(feeder: Feeder, first: int, frames: int, spare: int = 30) -> int:
+    """Publish ticks from ``first`` until the recorder reports ``frames`` frames: a message that
+    arrives late (after the next state) costs its frame, so a fixed tick count can fall short.
+    Returns the next tick."""
+    tick = first
+    while tick < first + frames + spare:
+        if feeder.statuses and feeder.statuses[-1].get("frames", 0) >= frames:
+            return tick
+        tick = _feed(feeder, tick, 1)
+    feeder.status_where(lambda s: s["frames"] >= frames)
+    return tick
+
+
 def test_services_save_discard_refuse_gaps_and_stop(ros, dataset_root, tmp_path):
     log = tmp_path / "recorder.log"
     feeder = Feeder("rec_a")
@@ -277,8 +290,7 @@ def test_sigint_discards_the_partial_episode_and_exits_cleanly(ros, dataset_root
     try:
         assert feeder.status_where(lambda s: s["state"] == "idle", timeout=60)["episode_index"] == 3
         assert feeder.start_when_connected().success
-        _feed(feeder, 0, 10)
-        feeder.status_where(lambda s: s["frames"] == 9)
+        _feed_until_frames(feeder, 0, 9)
     finally:
         feeder.close()
         assert stop_node(proc) == 0, log.read_text()[-3000:]
@@ -295,8 +307,8 @@ def test_bag_true_keeps_the_raw_topics_of_saved_episodes_only(ros, tmp_path):
     proc = _recorder("rec_bag", log, root, frame_clock="reference", bag=True)
     try:
         assert feeder.start_when_connected().success, log.read_text()[-2000:]
-        tick = _feed(feeder, 0, 11)
-        feeder.status_where(lambda s: s["frames"] == 10)
+        tick = _feed_until_frames(feeder, 0, 10)
+        feeder.status_where(lambda s: s["frames"] >= 10)
         assert feeder.call("save").success
         assert feeder.call("start").success
         _feed(feeder, tick, 5)

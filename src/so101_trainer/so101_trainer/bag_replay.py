@@ -1,4 +1,4 @@
-"""`so101 bag2dataset`: rosbag2 bags (sqlite3 .db3 and .mcap, read with `rosbags`) -> LeRobot v3
+"""`sim2real bag2dataset`: rosbag2 bags (sqlite3 .db3 and .mcap, read with `rosbags`) -> LeRobot v3
 dataset, through the SAME contract, extraction and recorder core as the live recorder:
 
 - topics and features come from the contract (config/contracts/<task>.yaml) via

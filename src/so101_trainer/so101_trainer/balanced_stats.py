@@ -9,7 +9,7 @@ dimensions keep their relative size within the group:
 - ``min``/``max``, ``q01``/``q99``, ``q10``/``q90``: each dimension keeps its centre, the
   half-width becomes the group's largest (no value leaves the normalised range).
 
-The override file is ``{feature: {stat: list}}``; ``so101 train --stats-override`` puts it into
+The override file is ``{feature: {stat: list}}``; ``sim2real train --stats-override`` puts it into
 the dataset stats before the processors are built, so the checkpoint carries it.
 """
 

@@ -82,7 +82,7 @@ def add_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--episodes-filter", metavar="NAME", help="train on the episodes a filter of the groups "
                                                                     "file keeps, e.g. arm_heavy")
     parser.add_argument("--stats-override", type=Path, metavar="JSON",
-                        help="normalisation stats override (from `so101 balance-stats`)")
+                        help="normalisation stats override (from `sim2real balance-stats`)")
     parser.set_defaults(handler=run_train)
 
 
@@ -160,7 +160,7 @@ def add_balance_stats(subparsers: argparse._SubParsersAction) -> None:
         "balance-stats", help="normalisation stats with one scale per action group (a training stats override)",
         description="Recompute normalisation statistics so that every dimension of a group shares the group's "
                     "scale (std: RMS over the group; min/max and quantiles: the group's widest half-range). "
-                    "Train with them: so101 train --stats-override <file>.")
+                    "Train with them: sim2real train --stats-override <file>.")
     parser.add_argument("--dataset", type=Path, required=True, help="LeRobot dataset root folder")
     _groups_argument(parser)
     parser.add_argument("-o", "--output", type=Path,
@@ -184,7 +184,7 @@ def run_balance_stats(args: argparse.Namespace) -> int:
                 before, after = _fmt(stats[feature]["std"][dims]), _fmt(values["std"][dims])
                 print(f"{feature:<18} {group:<10} std {before} -> {after}")
     output = args.output or Path("outputs/analysis") / dataset.root.resolve().name / "balanced_stats.json"
-    print(f"wrote {write_override(override, output)}\ntrain with: so101 train --stats-override {output} ...")
+    print(f"wrote {write_override(override, output)}\ntrain with: sim2real train --stats-override {output} ...")
     return 0
 
 
@@ -198,7 +198,7 @@ def add_filter_episodes(subparsers: argparse._SubParsersAction) -> None:
         "filter-episodes", help="select episodes by group activity (e.g. arm_heavy), write the list",
         description="Keep the episodes where a group's share of the action activity reaches the filter's "
                     "min_share (filters of the groups file). Writes the selection as JSON; train on it with "
-                    "so101 train --episodes <file> (or --episodes-filter <name>).")
+                    "sim2real train --episodes <file> (or --episodes-filter <name>).")
     parser.add_argument("--dataset", type=Path, required=True, help="LeRobot dataset root folder")
     parser.add_argument("--filter", required=True, metavar="NAME", help="filter name, e.g. arm_heavy")
     _groups_argument(parser)
@@ -323,7 +323,7 @@ def add_eval_sim(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "eval-sim", help="evaluate a checkpoint in the sim core (no ROS): success rate over seeded episodes",
         description="Run N seeded pick-place episodes in the sim core with a checkpoint loaded as the policy "
-                    "node loads it, and write the evaluator's report (success rate, 95%% Wilson interval, "
+                    "node loads it, and write the evaluator's report (success rate, 95% Wilson interval, "
                     "failure classes, per-episode outcomes). The same figures as eval_sim.launch.py, without "
                     "the ROS graph.")
     parser.add_argument("--policy", required=True,

@@ -48,7 +48,7 @@ COSINE_FINAL_LR_RATIO = 0.1  # the learning rate decays to this fraction of --lr
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """A new training run (the ``so101 train`` options; defaults are lerobot-train's)."""
+    """A new training run (the ``sim2real train`` options; defaults are lerobot-train's)."""
 
     dataset: Path
     output: Path
@@ -200,7 +200,7 @@ def resume(output: Path, *, steps: int | None = None, save_every: int | None = N
     last = output / CHECKPOINTS_DIR / LAST_CHECKPOINT_LINK
     if not (last / PRETRAINED_MODEL_DIR / "train_config.json").is_file() or not (output / RUN_FILE).is_file():
         raise ResumeError(f"cannot resume {output}: no {CHECKPOINTS_DIR}/{LAST_CHECKPOINT_LINK}/"
-                          f"{PRETRAINED_MODEL_DIR}/train_config.json or {RUN_FILE} (not a `so101 train` run)")
+                          f"{PRETRAINED_MODEL_DIR}/train_config.json or {RUN_FILE} (not a `sim2real train` run)")
     cfg = _read_train_config(last / PRETRAINED_MODEL_DIR / "train_config.json")
     cfg.resume = True
     cfg.checkpoint_path = last

@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny LeRobot dataset and one tiny ACT run of `so101 train` (CPU, no downloads)."""
+"""Shared fixtures: a tiny LeRobot dataset and one tiny ACT run of `sim2real train` (CPU, no downloads)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def tiny_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_dataset, tmp_path_factory) -> Path:
-    """`so101 train` for 2 steps on episodes 0 and 1 (episode 2 is held out)."""
+    """`sim2real train` for 2 steps on episodes 0 and 1 (episode 2 is held out)."""
     output = tmp_path_factory.mktemp("runs") / "act"
     assert run_cli(*train_args(tiny_dataset, output, "--episodes", "0,1")) == 0
     return output

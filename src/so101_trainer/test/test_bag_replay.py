@@ -1,4 +1,4 @@
-"""`so101 bag2dataset`: bags written here with rosbags (sqlite3 and mcap, Image and
+"""`sim2real bag2dataset`: bags written here with rosbags (sqlite3 and mcap, Image and
 CompressedImage), converted through the contract, loaded back with LeRobotDataset, trained on."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The whole loop at toy scale: expert demos in the sim -> `so101 train` a few steps -> the saved
+"""The whole loop at toy scale: expert demos in the sim -> `sim2real train` a few steps -> the saved
 checkpoint evaluated in the sim through the eval core (success is not expected at this scale)."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def test_demos_train_and_evaluate_in_sim(demos, tmp_path):
 
 
 def test_state_only_demos_with_the_environment_state(tmp_path, capsys):
-    """`so101 sim-demos --cameras none --environment-state`: no video, the privileged sim state
+    """`sim2real sim-demos --cameras none --environment-state`: no video, the privileged sim state
     as observation.environment_state; a state-only ACT trains on it and runs in the sim."""
     root = tmp_path / "state_demos"
     assert run_cli("sim-demos", "--output", root, "--episodes", "1", "--max-frames", FRAMES,

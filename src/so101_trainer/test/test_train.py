@@ -1,4 +1,4 @@
-"""`so101 train` on a tiny dataset: lerobot-train's checkpoint layout, loadable by the policy
+"""`sim2real train` on a tiny dataset: lerobot-train's checkpoint layout, loadable by the policy
 loader; resume; loss curve; loss weighting, episode filter and stats override reach the run."""
 
 from __future__ import annotations
