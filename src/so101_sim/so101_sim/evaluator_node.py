@@ -28,6 +28,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from tqdm import tqdm
 
+from so101_common.features import stamp_ns
 from so101_common.node_runner import run_node
 from so101_sim.bridge_node import STATUS_QOS
 from so101_sim.evaluation import print_report, summarize, write_report
@@ -82,8 +83,7 @@ class Evaluator(Node):
         self._status = json.loads(msg.data)
 
     def _on_command(self, msg: JointState) -> None:
-        stamp = msg.header.stamp
-        self._answered_ns = max(self._answered_ns, stamp.sec * 1_000_000_000 + stamp.nanosec)
+        self._answered_ns = max(self._answered_ns, stamp_ns(msg))
 
     def _wait_for_episode_end(self, status: dict) -> None:
         """Wait until the policy has answered the episode's last observation (and, with video,
@@ -102,7 +102,7 @@ class Evaluator(Node):
                                       f"{status['episode']} within {ANSWER_WAIT_S:.0f} s")
 
     def _on_frame(self, msg: Image) -> None:
-        self._frame_ns = max(self._frame_ns, msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
+        self._frame_ns = max(self._frame_ns, stamp_ns(msg))
         if self._video is None:
             self._video = CaptionedVideo(self.video_path, fps=30.0)
         self._video.add(image_array(msg), self._caption)
