@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from so101_common.errors import ConfigError
+from so101_common.errors import ConfigError, did_you_mean
 
 
 def config_dir() -> Path:
@@ -47,3 +47,14 @@ def load_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(path, "<file>", f"expected a mapping at top level, found {type(data).__name__}")
     return data
+
+
+def check_keys(path: Path, where: str, data: dict[str, Any], accepted: list[str] | tuple[str, ...],
+               what: str = "") -> None:
+    """Reject the first key of ``data`` not in ``accepted``: a ConfigError naming the file, the key,
+    the closest accepted key and every accepted one (``what`` says whose keys they are)."""
+    for key in data:
+        if key not in accepted:
+            name = f"{where}.{key}" if where else str(key)
+            raise ConfigError(path, name, f"unknown key{did_you_mean(key, accepted)}; accepted"
+                                          f"{' for ' + what if what else ''}: {', '.join(accepted)}")

@@ -5,6 +5,7 @@ bag replay convert identically. No ROS import here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,23 +22,46 @@ def stamp_ns(msg: Any) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-def joint_values(binding: FeatureBinding, msg: Any) -> np.ndarray:
-    """The binding's field (position/velocity/effort), in the binding's joint order."""
-    values = getattr(msg, binding.field or "position")
-    by_name = dict(zip(msg.name, values))
+def joint_values(binding: FeatureBinding, msg: Any, *, topic: str = "", rename: Mapping[str, str] | None = None,
+                 order: Sequence[str | None] | None = None) -> np.ndarray:
+    """The binding's field (position/velocity/effort), in the binding's joint order.
+
+    Joints are matched by name; ``rename`` maps the message's names to the contract's (messages
+    from another project, e.g. ``q0 -> shoulder_pan``). Given ``order``, a message with an EMPTY
+    name list is read by index: ``order`` names the joint of each value (None: skip it); without
+    it such a message lacks every joint. ``topic`` is named in errors (default: the binding's topic).
+    """
+    topic = topic or binding.topic
+    field = binding.field or "position"
+    values = list(getattr(msg, field))
+    names = list(msg.name)
+    if not names and order is not None:
+        order = list(order)
+        if len(values) != len(order):
+            raise FeatureExtractionError(
+                f"{binding.name}: {topic} has an empty joint name list and {len(values)} {field} values; read by "
+                f"index they need one joint each, the order has {len(order)}: {order}")
+        names = order
+    elif rename:
+        names = [rename.get(n, n) for n in names]
+    if len(values) != len(names):
+        raise FeatureExtractionError(
+            f"{binding.name}: {topic} has {len(names)} joint names but {len(values)} {field} values")
+    by_name = {n: v for n, v in zip(names, values) if n is not None}
     missing = [j for j in binding.joints if j not in by_name]
     if missing:
         raise FeatureExtractionError(
-            f"{binding.name}: {binding.topic} lacks joints {missing} (message has {list(msg.name)})")
+            f"{binding.name}: {topic} lacks joints {missing} (message has {list(msg.name)}"
+            f"{', renamed to ' + str(names) if rename and msg.name else ''})")
     return np.array([by_name[j] for j in binding.joints], dtype=np.float64)
 
 
-def image_rgb(binding: FeatureBinding, msg: Any) -> np.ndarray:
-    """HWC uint8 RGB, checked against the binding's (H, W, 3) shape."""
+def image_rgb(binding: FeatureBinding, msg: Any, *, topic: str = "") -> np.ndarray:
+    """HWC uint8 RGB, checked against the binding's (H, W, 3) shape (``topic`` is named in errors)."""
     height, width = int(msg.height), int(msg.width)
     if (height, width, 3) != binding.shape:
         raise FeatureExtractionError(
-            f"{binding.name}: {binding.topic} images are {height}x{width} (HxW), contract expects "
+            f"{binding.name}: {topic or binding.topic} images are {height}x{width} (HxW), contract expects "
             f"{binding.shape[0]}x{binding.shape[1]}")
     data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
     encoding = msg.encoding

@@ -92,3 +92,51 @@ def test_poses_follow_the_layout(contract):
     pose = lambda x: NS(pose=NS(position=NS(x=x, y=0.0, z=1.0), orientation=NS(w=1.0, x=0.0, y=0.0, z=0.0)))  # noqa: E731
     values = pose_values(binding, {"block": pose(0.2), "bowl": pose(0.5)})
     assert values.tolist() == [0.2, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.5, 0.0, 1.0]
+
+
+STATE_JOINTS = "    joints: [shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, gripper]\n    shape: [6]\n    unit: rad\n    align: latest_before\n    max_age_s: 0.1"
+
+
+@pytest.mark.parametrize("old, new, field, text", [
+    ("field: position", "field: positon", "features.observation.state.field",
+     "'positon' is not a float64[] field of sensor_msgs/msg/JointState (did you mean 'position'?); "
+     "valid fields: position, velocity, effort"),
+    (STATE_JOINTS, STATE_JOINTS.replace("joints:", "joint:"), "features.observation.state.joint",
+     "unknown key (did you mean 'joints'?); accepted for sensor_msgs/msg/JointState features: "),
+    (STATE_JOINTS, STATE_JOINTS.replace("joints: [shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, "
+                                        "gripper]\n    ", ""), "features.observation.state.joints",
+     "missing (the joint of each of the 6 values"),
+    ("[shoulder_pan, shoulder_lift,", "[shoulder_pan, shoulder_lft,", "features.observation.state.joints",
+     "'shoulder_lft' is not a joint of robot so101.yaml (did you mean 'shoulder_lift'?); its joints: shoulder_pan, "),
+    ("fps: 30", "fsp: 30", "fsp", "unknown key (did you mean 'fps'?); accepted for a contract: robot, fps, task, features"),
+    ("encoding: rgb8", "encodng: rgb8", "features.observation.images.overhead_cam.encodng", "did you mean 'encoding'?"),
+    ("encoding: rgb8", "encoding: yuv422", "features.observation.images.overhead_cam.encoding",
+     "expected one of rgb8, bgr8, mono8, found 'yuv422'"),
+    ("layout: [block.position,", "layout: [blok.position,", "features.observation.environment_state.layout",
+     "with <object> one of ['block', 'bowl']"),
+    ("robot: so101.yaml", "robot: so100.yaml", "robot", "config file not found: so100.yaml"),
+])
+def test_contract_keys_fields_and_joints_are_checked_at_load(contract, tmp_path, old, new, field, text):
+    path = tmp_path / "c.yaml"
+    original = contract.path.read_text()
+    assert old in original
+    path.write_text(original.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load_contract(path)
+    assert info.value.field == field and str(path) in str(info.value) and text in str(info.value), str(info.value)
+
+
+def test_joint_values_rename_joints_and_read_empty_name_lists_by_index(contract):
+    binding = contract.features["observation.state"]
+    renamed = _joint_msg([f"q{i}" for i in range(6)], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    rename = {f"q{i}": j for i, j in enumerate(JOINTS)}
+    assert joint_values(binding, renamed, rename=rename).tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    with pytest.raises(FeatureExtractionError, match=r"/bag/joints lacks joints \['shoulder_pan'"):
+        joint_values(binding, renamed, topic="/bag/joints")
+    unnamed = _joint_msg([], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    order = [None, *reversed(JOINTS)]  # the first value is not a joint of the contract
+    assert joint_values(binding, unnamed, order=order).tolist() == [7.0, 6.0, 5.0, 4.0, 3.0, 2.0]
+    with pytest.raises(FeatureExtractionError, match="empty joint name list and 7 position values"):
+        joint_values(binding, unnamed, order=binding.joints)  # by index in the contract's order: 6 joints, 7 values
+    with pytest.raises(FeatureExtractionError, match="has 0 joint names but 7 position values"):
+        joint_values(binding, unnamed)  # live nodes: no order, no guessing

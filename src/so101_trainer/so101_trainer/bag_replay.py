@@ -3,8 +3,11 @@ dataset, through the SAME contract, extraction and recorder core as the live rec
 
 - topics and features come from the contract (config/contracts/<task>.yaml) via
   ``so101_common.contract.load_contract``; the mapping file may override topics per feature;
-- values are extracted by ``so101_common.features`` (joint_values, image_rgb, pose_values,
-  stamp_ns) on rosbags' deserialized messages; sensor_msgs/CompressedImage is decoded here (cv2);
+- bags are read by ``bag_reader.open_bag`` (rosbags; a killed recording is read as far as it is
+  intact, with a warning saying how much was recovered);
+- values are extracted by ``so101_common.features`` (joint_values, image_rgb, pose_values) on
+  rosbags' deserialized messages; sensor_msgs/CompressedImage is decoded here (cv2); JointState
+  joints from another project are renamed, or read by index when the name lists are empty;
 - frames are sampled on the fps grid by ``so101_recorder.sync.StreamSynchronizer``
   (latest_before, stale / missing / late / gap accounting) and written by
   ``so101_recorder.writer.DatasetWriter``.
@@ -12,8 +15,9 @@ dataset, through the SAME contract, extraction and recorder core as the live rec
 The bag is replayed in log-time order as if live: a grid time ``t`` is sampled once the replay
 has read a message stamped past ``t + delay_s`` (so messages delivered up to ``delay_s`` behind
 the newest stamp still count). Grid and alignment use the stamps' own clock, so header stamps in
-sim time convert from a bag logged on the wall clock. Messages are deserialized lazily (the header stamp is read from the CDR bytes), only
-when a frame uses them.
+sim time convert from a bag logged on the wall clock. Messages are deserialized lazily (the header
+stamp is read from the CDR bytes), only when a frame uses them; the first message of every mapped
+topic is checked before anything is written. A failed run into a new output leaves nothing.
 
 Mapping file (config/bag_replay/*.yaml)::
 
@@ -22,6 +26,10 @@ Mapping file (config/bag_replay/*.yaml)::
     features: [observation.state, action, observation.images.overhead_cam]  # default: all but sim_only
     topics:                          # per-feature topic overrides (absolute bag topics)
       observation.images.wrist_cam: /wrist_cam/image_raw/compressed
+    joints:                          # JointState joints of another project (every JointState feature,
+      rename: {q0: shoulder_pan}     #   or per feature: `action: {rename: ..., order: ...}`)
+      order: [shoulder_pan, ...]     # joint of each value when a name list is EMPTY (null: skip it);
+                                     #   default: the contract's joint order (stated in a warning)
     task: null                       # default: the contract's task
     fps: null                        # default: the contract's fps (whole number)
     stamps: header                   # header (message header stamp) | log (bag receive time)
@@ -38,7 +46,9 @@ Mapping file (config/bag_replay/*.yaml)::
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 import struct
 import time
 from collections import Counter, defaultdict
@@ -48,16 +58,18 @@ from typing import Any
 
 import numpy as np
 
-from so101_common.config_files import load_yaml, resolve_config
+from so101_common.config_files import check_keys, load_yaml, resolve_config
 from so101_common.contract import Contract, FeatureBinding, load_contract
-from so101_common.errors import ConfigError
-from so101_common.features import FeatureExtractionError, image_rgb, joint_values, pose_values, stamp_ns
+from so101_common.errors import ConfigError, did_you_mean
+from so101_common.features import FeatureExtractionError, image_rgb, joint_values, pose_values
+from so101_trainer.bag_reader import Bag, Topic, open_bag
 
 logger = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 SPLITS = ("bag", "gap", "marker")
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
+JOINT_STATE = "sensor_msgs/msg/JointState"
 # Bag message types accepted per contract type.
 ACCEPTED_TYPES = {
     "sensor_msgs/msg/JointState": ("sensor_msgs/msg/JointState",),
@@ -71,6 +83,15 @@ class BagReplayError(ValueError):
 
 
 # -- config ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JointMap:
+    """How a bag's JointState joints map to a feature's: ``rename`` (bag name -> contract name);
+    ``order``: the joint of each value when a message's name list is empty (None: the contract's)."""
+
+    rename: dict[str, str] = field(default_factory=dict)
+    order: tuple[str | None, ...] | None = None
+
 
 @dataclass(frozen=True)
 class ReplayConfig:
@@ -89,6 +110,7 @@ class ReplayConfig:
     max_gap_s: float = 0.5
     on_gap: str = "discard"
     path: Path | None = None
+    joint_maps: dict[str, JointMap] = field(default_factory=dict)  # JointState feature -> how its joints map
 
 
 def _join(namespace: str, topic: str) -> str:
@@ -98,17 +120,19 @@ def _join(namespace: str, topic: str) -> str:
     return f"/{ns}/{topic}" if ns else f"/{topic}"
 
 
+MAPPING_KEYS = ("contract", "namespace", "features", "topics", "joints", "task", "fps", "stamps", "delay_s",
+                "resize_images", "episodes")
+EPISODE_KEYS = ("split", "gap_s", "marker_topic", "min_frames", "max_gap_s", "on_gap")
+JOINT_MAP_KEYS = ("rename", "order")
+
+
 def load_replay_config(path_or_name: str | Path) -> ReplayConfig:
     name = str(path_or_name)
     if not name.endswith(".yaml") and not Path(name).exists():
         name = f"bag_replay/{name}.yaml"
     path = resolve_config(name)
     data = load_yaml(path)
-    known = {"contract", "namespace", "features", "topics", "task", "fps", "stamps", "delay_s",
-             "resize_images", "episodes"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(path, ", ".join(unknown), f"unknown key(s); accepted: {sorted(known)}")
+    check_keys(path, "", data, MAPPING_KEYS, "a bag mapping")
     if "contract" not in data:
         raise ConfigError(path, "contract", "missing (a contract name like so101_pick_place or a path)")
     contract = load_contract(data["contract"])
@@ -117,29 +141,39 @@ def load_replay_config(path_or_name: str | Path) -> ReplayConfig:
         features = [n for n, b in contract.features.items() if not b.sim_only]
     if not isinstance(features, list) or not features:
         raise ConfigError(path, "features", f"expected a non-empty list, found {features!r}")
-    bad = [f for f in features if f not in contract.features]
-    if bad:
-        raise ConfigError(path, "features", f"{bad} not in contract {contract.path.name} "
-                                            f"(it has {list(contract.features)})")
+    for f in features:
+        if f not in contract.features:
+            raise ConfigError(path, "features", f"{f!r} is not in contract {contract.path.name}"
+                                                f"{did_you_mean(f, list(contract.features))}; it has "
+                                                f"{', '.join(contract.features)}")
     namespace = str(data.get("namespace") or "")
     overrides = data.get("topics") or {}
     if not isinstance(overrides, dict):
         raise ConfigError(path, "topics", f"expected a mapping feature -> topic, found {overrides!r}")
-    bad = [f for f in overrides if f not in features]
-    if bad:
-        raise ConfigError(path, "topics", f"{bad} are not among the converted features {features}")
+    for f in overrides:
+        if f not in features:
+            raise ConfigError(path, f"topics.{f}", f"not among the converted features"
+                                                   f"{did_you_mean(f, features)}: {', '.join(features)}")
     topics: dict[str, dict[str, str]] = {}
     for name_ in features:
         b = contract.features[name_]
         override = overrides.get(name_)
         if b.topics:
-            given = override if isinstance(override, dict) else {}
+            given = override if override is not None else {}
+            if not isinstance(given, dict):
+                raise ConfigError(path, f"topics.{name_}", f"expected a mapping object -> topic "
+                                                           f"({', '.join(b.topics)}), found {given!r}")
+            check_keys(path, f"topics.{name_}", given, tuple(b.topics), f"the objects of {name_}")
             topics[name_] = {obj: _join(namespace, given.get(obj, t)) for obj, t in b.topics.items()}
         else:
             if override is not None and not isinstance(override, str):
                 raise ConfigError(path, f"topics.{name_}", f"expected a topic string, found {override!r}")
             topics[name_] = {"": _join(namespace, override or b.topic)}
+    joint_maps = _joint_maps(path, data.get("joints"), contract, features)
     episodes = data.get("episodes") or {}
+    if not isinstance(episodes, dict):
+        raise ConfigError(path, "episodes", f"expected a mapping, found {episodes!r}")
+    check_keys(path, "episodes", episodes, EPISODE_KEYS, "episodes")
     split = episodes.get("split", "bag")
     if split not in SPLITS:
         raise ConfigError(path, "episodes.split", f"expected one of {SPLITS}, found {split!r}")
@@ -150,18 +184,76 @@ def load_replay_config(path_or_name: str | Path) -> ReplayConfig:
     if stamps not in ("header", "log"):
         raise ConfigError(path, "stamps", f"expected header or log, found {stamps!r}")
     fps = data.get("fps") or contract.fps
-    if not float(fps).is_integer() or fps <= 0:
+    if not isinstance(fps, (int, float)) or not float(fps).is_integer() or fps <= 0:
         raise ConfigError(path, "fps", f"expected a positive whole number, found {fps!r}")
     on_gap = episodes.get("on_gap", "discard")
     if on_gap not in ("discard", "keep"):
         raise ConfigError(path, "episodes.on_gap", f"expected discard or keep, found {on_gap!r}")
+    numbers = {"delay_s": data.get("delay_s", 0.2), "episodes.gap_s": episodes.get("gap_s", 1.0),
+               "episodes.max_gap_s": episodes.get("max_gap_s", 0.5), "episodes.min_frames": episodes.get("min_frames", 1)}
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(path, key, f"expected a number >= 0, found {value!r}")
     return ReplayConfig(
         contract=contract, features=tuple(features), topics=topics, task=str(data.get("task") or contract.task),
-        fps=int(fps), stamps=stamps, delay_s=float(data.get("delay_s", 0.2)),
+        fps=int(fps), stamps=stamps, delay_s=float(numbers["delay_s"]),
         resize_images=bool(data.get("resize_images", False)), split=split,
-        gap_s=float(episodes.get("gap_s", 1.0)), marker_topic=_join(namespace, marker) if marker else "",
-        min_frames=int(episodes.get("min_frames", 1)), max_gap_s=float(episodes.get("max_gap_s", 0.5)),
-        on_gap=on_gap, path=path)
+        gap_s=float(numbers["episodes.gap_s"]), marker_topic=_join(namespace, marker) if marker else "",
+        min_frames=int(numbers["episodes.min_frames"]), max_gap_s=float(numbers["episodes.max_gap_s"]),
+        on_gap=on_gap, path=path, joint_maps=joint_maps)
+
+
+def _joint_maps(path: Path, raw: Any, contract: Contract, features: list[str]) -> dict[str, JointMap]:
+    """``joints:`` of a mapping: ``rename`` / ``order`` for every JointState feature, optionally
+    per feature (``joints: {action: {order: [...]}}``, overriding the shared ones)."""
+    joint_features = [f for f in features if contract.features[f].type == JOINT_STATE]
+    if raw is None:
+        return {f: JointMap() for f in joint_features}
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "joints", f"expected a mapping (rename, order, or per feature), found {raw!r}")
+    check_keys(path, "joints", raw, JOINT_MAP_KEYS + tuple(joint_features),
+               "joints (rename, order, or a JointState feature)")
+    shared = _joint_map(path, "joints", {k: v for k, v in raw.items() if k in JOINT_MAP_KEYS}, contract, joint_features)
+    maps = {}
+    for f in joint_features:
+        own = raw.get(f)
+        if own is None:
+            maps[f] = shared
+            continue
+        if not isinstance(own, dict):
+            raise ConfigError(path, f"joints.{f}", f"expected a mapping with rename and/or order, found {own!r}")
+        check_keys(path, f"joints.{f}", own, JOINT_MAP_KEYS, f"joints.{f}")
+        mine = _joint_map(path, f"joints.{f}", own, contract, [f])
+        maps[f] = JointMap(rename=mine.rename or shared.rename, order=mine.order or shared.order)
+    return maps
+
+
+def _joint_map(path: Path, where: str, raw: dict[str, Any], contract: Contract, features: list[str]) -> JointMap:
+    rename = raw.get("rename") or {}
+    if not isinstance(rename, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in rename.items()):
+        raise ConfigError(path, f"{where}.rename", f"expected a mapping bag joint name -> contract joint name, "
+                                                   f"found {rename!r}")
+    wanted = sorted({j for f in features for j in contract.features[f].joints})
+    for source, target in rename.items():
+        if target not in wanted:
+            raise ConfigError(path, f"{where}.rename.{source}", f"{target!r} is not a joint of the converted features"
+                                                                f"{did_you_mean(target, wanted)}; they use: "
+                                                                f"{', '.join(wanted)}")
+    order = raw.get("order")
+    if order is None:
+        return JointMap(rename=dict(rename))
+    if not isinstance(order, list) or not all(j is None or isinstance(j, str) for j in order):
+        raise ConfigError(path, f"{where}.order", f"expected a list of joint names (null: skip that value), found "
+                                                  f"{order!r}")
+    for joint in order:
+        if joint is not None and joint not in wanted:
+            raise ConfigError(path, f"{where}.order", f"{joint!r} is not a joint of the converted features"
+                                                      f"{did_you_mean(joint, wanted)}; they use: {', '.join(wanted)}")
+    for f in features:
+        missing = [j for j in contract.features[f].joints if j not in order]
+        if missing:
+            raise ConfigError(path, f"{where}.order", f"lacks {missing}, joints of {f}")
+    return JointMap(rename=dict(rename), order=tuple(order))
 
 
 # -- extraction --------------------------------------------------------------------------------
@@ -178,30 +270,16 @@ def compressed_rgb(binding: FeatureBinding, msg: Any, resize: bool = False) -> n
     return _fit(binding, rgb, resize)
 
 
-def _fit(binding: FeatureBinding, rgb: np.ndarray, resize: bool) -> np.ndarray:
+def _fit(binding: FeatureBinding, rgb: np.ndarray, resize: bool, topic: str = "") -> np.ndarray:
     if rgb.shape != binding.shape:
         if not resize:
             raise FeatureExtractionError(
-                f"{binding.name}: images are {rgb.shape[0]}x{rgb.shape[1]} (HxW), contract expects "
+                f"{binding.name}: {topic + ' ' if topic else ''}images are {rgb.shape[0]}x{rgb.shape[1]} (HxW), contract expects "
                 f"{binding.shape[0]}x{binding.shape[1]} (set resize_images: true to resize)")
         import cv2
 
         rgb = cv2.resize(rgb, (binding.shape[1], binding.shape[0]), interpolation=cv2.INTER_AREA)
     return rgb
-
-
-def extract(binding: FeatureBinding, msgtype: str, msg: Any, resize: bool = False) -> np.ndarray:
-    if msgtype == COMPRESSED:
-        return compressed_rgb(binding, msg, resize)
-    if binding.type == "sensor_msgs/msg/Image":
-        size = (int(msg.height), int(msg.width), 3)
-        if size != binding.shape:
-            full = FeatureBinding(**{**binding.__dict__, "shape": size})
-            return _fit(binding, image_rgb(full, msg), resize)
-        return image_rgb(binding, msg)
-    if binding.type == "sensor_msgs/msg/JointState":
-        return joint_values(binding, msg)
-    raise BagReplayError(f"{binding.name}: no extraction for {msgtype}")
 
 
 def cdr_stamp(raw: bytes | memoryview) -> int:
@@ -222,9 +300,7 @@ class _Lazy:
 
     def value(self) -> np.ndarray:
         if self._value is None:
-            msg = self.replay.typestore.deserialize_cdr(self.raw, self.conn.msgtype)
-            self._value = extract(self.replay.config.contract.features[self.feature], self.conn.msgtype, msg,
-                                  self.replay.config.resize_images)
+            self._value = self.replay.extract(self.feature, self.conn, self.raw)
             self.raw = None
         return self._value
 
@@ -243,6 +319,7 @@ class Account:
     episodes_dropped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    gap_hint: bool = False  # an episode was discarded for a gap: say how to keep or split such episodes
 
     def summary(self) -> str:
         lines = ["messages in:"]
@@ -258,6 +335,10 @@ class Account:
             lines.append(f"  {n}: {reason}")
         for what in self.episodes_dropped:
             lines.append(f"  episode dropped: {what}")
+        if self.gap_hint:
+            lines.append("  (to keep such episodes set `episodes: {on_gap: keep}` in the mapping, tolerate longer "
+                         "silences with a larger `max_gap_s`, or start a new episode at each silence with "
+                         "`split: gap`)")
         for feature, n in sorted(self.stale.items()):
             lines.append(f"stale samples kept ({feature}): {n}")
         for feature, n in sorted(self.late.items()):
@@ -287,34 +368,120 @@ class BagReplay:
         self.typestore = get_typestore(Stores.LATEST)
         self.account = Account()
         self._period = NS / config.fps
+        self._bag: Path | None = None  # the bag being read (named in errors)
+        self._by_index: set[str] = set()  # topics whose empty name lists were announced
 
     # topics ---------------------------------------------------------------------------------
-    def _resolve(self, reader, bag: Path) -> dict[str, tuple[str, str]]:
+    def _resolve(self, bag: Bag) -> dict[str, tuple[str, str]]:
         """bag topic -> (feature, object); clear error naming the bag's topics when one is missing."""
-        present = {c.topic: c.msgtype for c in reader.connections}
-        listing = "\n    ".join(f"{t} [{m}]" for t, m in sorted(present.items())) or "(no topics)"
+        present = {c.topic: c for c in bag.connections}
+        listing = "\n    ".join(f"{t} [{c.msgtype}, {c.msgcount} msgs]" for t, c in sorted(present.items())) \
+            or "(no topics)"
         mapping: dict[str, tuple[str, str]] = {}
         for feature in self.config.features:
             binding = self.config.contract.features[feature]
+            accepted = ACCEPTED_TYPES[binding.type]
             for obj, topic in self.config.topics[feature].items():
                 if topic not in present:
                     # a namespaced bag: accept a unique topic ending with the contract's relative topic
                     ends = [t for t in present if t.endswith(topic)]
                     if len(ends) != 1:
+                        fitting = [t for t, c in sorted(present.items()) if c.msgtype in accepted and t not in mapping]
+                        key = f"{feature}: {{{obj}: <topic>}}" if obj else f"{feature}: <topic>"
+                        hint = (f"bag topics of a fitting type: {', '.join(fitting)}" if fitting
+                                else f"the bag has no {' or '.join(accepted)} topic left for it")
                         raise BagReplayError(
-                            f"{bag}: topic {topic} ({feature}) is not in the bag; the bag contains:\n    {listing}\n"
-                            f"  map it with `topics: {{{feature}: <topic>}}` (or `namespace:`) in the mapping file")
+                            f"{bag.path}: no topic {topic} for {feature}; the bag's topics are:\n    {listing}\n"
+                            f"  map one with `topics: {{{key}}}` (or set `namespace:`) in the mapping file "
+                            f"{self.config.path}; {hint}")
                     topic = ends[0]
-                msgtype = present[topic]
-                if msgtype not in ACCEPTED_TYPES[binding.type]:
+                conn = present[topic]
+                if conn.msgtype not in accepted:
                     raise BagReplayError(
-                        f"{bag}: topic {topic} ({feature}) has type {msgtype}, supported for this feature: "
-                        f"{list(ACCEPTED_TYPES[binding.type])}; the bag contains:\n    {listing}")
+                        f"{bag.path}: topic {topic} ({feature}) has type {conn.msgtype}, supported for this feature: "
+                        f"{list(accepted)}; the bag's topics are:\n    {listing}")
+                if conn.serialization != "cdr":
+                    raise BagReplayError(
+                        f"{bag.path}: topic {topic} ({feature}) is serialized as {conn.serialization!r}; "
+                        "bag2dataset reads ROS 2 (cdr) messages only")
+                if topic in mapping:
+                    raise BagReplayError(f"{bag.path}: topic {topic} is mapped to both {mapping[topic][0]} and "
+                                         f"{feature}; map each feature to its own topic")
                 mapping[topic] = (feature, obj)
         if self.config.split == "marker" and self.config.marker_topic not in present:
-            raise BagReplayError(f"{bag}: marker topic {self.config.marker_topic} is not in the bag; "
-                                 f"the bag contains:\n    {listing}")
+            raise BagReplayError(f"{bag.path}: marker topic {self.config.marker_topic} is not in the bag; "
+                                 f"the bag's topics are:\n    {listing}")
         return mapping
+
+    def _check_first_messages(self, bag: Bag, mapping: dict[str, tuple[str, str]]) -> None:
+        """Deserialize and extract the first message of every mapped topic: a mapping that does not
+        fit the bag fails before anything is written."""
+        self._bag = bag.path
+        for topic, (feature, _) in mapping.items():
+            messages = bag.messages({topic})
+            try:
+                conn, _, raw = next(messages, (None, 0, b""))
+            finally:
+                messages.close()
+            if conn is None:
+                continue  # no message at all: the frame account says so
+            if self.config.contract.features[feature].topics:
+                self._deserialize(conn, raw)
+            else:
+                self.extract(feature, conn, raw)
+
+    # extraction -----------------------------------------------------------------------------
+    def _deserialize(self, conn: Topic, raw: bytes) -> Any:
+        try:
+            return self.typestore.deserialize_cdr(raw, conn.msgtype)
+        except Exception as err:  # noqa: BLE001 - rosbags raises struct/index/value errors on bad bytes
+            raise BagReplayError(f"{self._bag}: a message on {conn.topic} does not deserialize as {conn.msgtype} "
+                                 f"({type(err).__name__}: {err}); the bag is damaged or uses another definition "
+                                 "of that type") from None
+
+    def extract(self, feature: str, conn: Topic, raw: bytes) -> np.ndarray:
+        """The feature value of one bag message (CDR bytes); errors name the bag and its topic."""
+        binding = self.config.contract.features[feature]
+        msg = self._deserialize(conn, raw)
+        resize = self.config.resize_images
+        try:
+            if conn.msgtype == COMPRESSED:
+                return compressed_rgb(binding, msg, resize)
+            if binding.type == "sensor_msgs/msg/Image":
+                size = (int(msg.height), int(msg.width), 3)
+                if size != binding.shape:
+                    full = FeatureBinding(**{**binding.__dict__, "shape": size})
+                    return _fit(binding, image_rgb(full, msg, topic=conn.topic), resize, conn.topic)
+                return image_rgb(binding, msg, topic=conn.topic)
+            joint_map = self.config.joint_maps.get(feature, JointMap())
+            order = joint_map.order or binding.joints
+            if not len(msg.name):
+                self._announce_by_index(feature, conn.topic, joint_map)
+            return joint_values(binding, msg, topic=conn.topic, rename=joint_map.rename, order=order)
+        except FeatureExtractionError as err:
+            raise BagReplayError(f"{self._bag}: {err}{self._hint(binding, msg)}") from None
+
+    def _announce_by_index(self, feature: str, topic: str, joint_map: JointMap) -> None:
+        if topic in self._by_index:
+            return
+        self._by_index.add(topic)
+        order = list(joint_map.order or self.config.contract.features[feature].joints)
+        source = ("as `joints: order` of the mapping says" if joint_map.order else
+                  "in the contract's joint order; if the bag's recorder used another, give it as "
+                  "`joints: {order: [...]}` in the mapping")
+        self.account.warnings.append(f"{Path(self._bag).name}: {topic} ({feature}) has empty joint names: reading its "
+                                     f"values by index {order}, {source}")  # printed with the frame account
+
+    def _hint(self, binding: FeatureBinding, msg: Any) -> str:
+        if binding.type != JOINT_STATE:
+            return ""
+        names = list(msg.name)
+        if not names:
+            return ("\n  give the joint of each value with `joints: {order: [...]}` in the mapping file "
+                    f"{self.config.path} (null skips a value)")
+        example = ", ".join(f"{n}: {j}" for n, j in zip(names, binding.joints))
+        return (f"\n  map the bag's joint names with `joints: {{rename: {{{example}}}}}` in the mapping file "
+                f"{self.config.path}")
 
     # episodes -------------------------------------------------------------------------------
     def _new_episode(self, stamp: int, label: str) -> _Episode:
@@ -369,75 +536,97 @@ class BagReplay:
         try:
             ep.sync.check_saveable()
         except GapError as err:
+            gaps = f"{len(err.gaps)} gap(s) longer than max_gap_s={self.config.max_gap_s:g} s: " + \
+                "; ".join(str(g) for g in err.gaps)
             if self.config.on_gap == "discard":
                 acc.dropped[f"episode with a gap > max_gap_s={self.config.max_gap_s:g} s (on_gap: discard)"] += n
-                acc.episodes_dropped.append(f"{ep.label}: {err}")
+                acc.episodes_dropped.append(f"{ep.label}: {gaps}")
+                acc.gap_hint = True
                 writer.discard_episode()
                 return
-            acc.warnings.append(f"{ep.label}: kept despite {err}")
+            acc.warnings.append(f"{ep.label}: kept despite {gaps}")
         writer.save_episode()
         acc.episodes_saved += 1
         acc.frames_out += n
 
     # main loop -----------------------------------------------------------------------------
     def run(self, bags: list[Path], output: Path, *, repo_id: str = "local/so101_bags") -> Account:
-        from rosbags.rosbag2 import Reader
         from tqdm import tqdm
 
         from so101_common.robot_config import load_robot_config
         from so101_recorder.writer import DatasetWriter, WriterConfig, features_from_contract
 
         cfg = self.config
+        output = Path(output)
         start_time = time.perf_counter()
         all_features = features_from_contract(cfg.contract, include_sim_only=True)
         features = {k: all_features[k] for k in cfg.features}
         robot = load_robot_config(cfg.contract.robot)
-        # open every bag first: a missing topic fails before anything is written
-        readers = []
-        for bag in bags:
-            bag = Path(bag)
-            if not bag.exists():
-                raise FileNotFoundError(f"bag not found: {bag}")
-            reader = Reader(bag)
-            reader.open()
-            readers.append((bag, reader, self._resolve(reader, bag)))
-        total = sum(r.message_count for _, r, _ in readers)
-        writer = DatasetWriter(WriterConfig(root=Path(output), repo_id=repo_id, fps=cfg.fps,
-                                            robot_type=robot.robot_type, task=cfg.task, features=features))
-        bar = tqdm(total=total, unit="msg", desc="bag2dataset", disable=not self.progress, mininterval=0.5)
-        delay = round(cfg.delay_s * NS)
-        gap = round(cfg.gap_s * NS)
+        # open every bag and check its mapped topics first: a bag that does not fit fails before anything is written
+        opened: list[tuple[Bag, dict[str, tuple[str, str]]]] = []
         try:
-            with writer:
-                for bag, reader, mapping in readers:
-                    self._replay_bag(bag, reader, mapping, writer, bar, delay, gap)
-                    reader.close()
+            for path in bags:
+                bag = open_bag(Path(path))
+                opened.append((bag, {}))
+                opened[-1] = (bag, self._resolve(bag))
+            for bag, mapping in opened:
+                self._check_first_messages(bag, mapping)
+                self.account.warnings.extend(bag.warnings)
+            _remove_empty_dataset(output)
+            new = not output.exists() or (output.is_dir() and not any(output.iterdir()))
+            total = sum(b.message_count for b, _ in opened)
+            done: list[Path] = []
+            bar = tqdm(total=total, unit="msg", desc="bag2dataset", disable=not self.progress, mininterval=0.5)
+            delay = round(cfg.delay_s * NS)
+            gap = round(cfg.gap_s * NS)
+            try:
+                with DatasetWriter(WriterConfig(root=output, repo_id=repo_id, fps=cfg.fps, robot_type=robot.robot_type,
+                                                task=cfg.task, features=features)) as writer:
+                    for bag, mapping in opened:
+                        self._replay_bag(bag, mapping, writer, bar, delay, gap)
+                        done.append(bag.path)
+            except BaseException as err:
+                self._after_failure(err, output, new, done, [b.path for b, _ in opened])
+                raise
+            finally:
+                bar.close()
         finally:
-            bar.close()
-            for _, reader, _ in readers:
-                try:
-                    reader.close()
-                except Exception:  # noqa: BLE001 - already closed
-                    pass
+            for bag, _ in opened:
+                bag.close()
         self.account.seconds = time.perf_counter() - start_time
         return self.account
 
-    def _replay_bag(self, bag, reader, mapping, writer, bar, delay, gap) -> None:
+    def _after_failure(self, err: BaseException, output: Path, new: bool, done: list[Path], bags: list[Path]) -> None:
+        """A failed run leaves nothing in a new output, and says what it left in an existing one."""
+        if new:
+            shutil.rmtree(output, ignore_errors=True)
+            note = f"nothing was kept: {output} was removed, so the same command can run again"
+        else:
+            left = [str(b) for b in bags if b not in done]
+            note = (f"{output} keeps its earlier episodes and the {self.account.episodes_saved} episode(s) this run "
+                    f"saved before the failure (bags converted completely: {[str(b) for b in done] or 'none'}); "
+                    f"to go on without duplicates convert only {' '.join(left)}")
+        if isinstance(err, ValueError):
+            err.args = (f"{err.args[0] if err.args else err}\n  {note}",)
+        else:
+            logger.error("bag2dataset stopped: %s", note)
+
+    def _replay_bag(self, bag: Bag, mapping, writer, bar, delay, gap) -> None:
         cfg = self.config
         acc = self.account
         contract = cfg.contract
-        conns = [c for c in reader.connections if c.topic in mapping or c.topic == cfg.marker_topic]
-        for c in reader.connections:
-            if c.topic not in mapping and c.topic != cfg.marker_topic:
+        self._bag = bag.path
+        wanted = set(mapping) | ({cfg.marker_topic} if cfg.marker_topic else set())
+        for c in bag.connections:
+            if c.topic not in wanted:
                 acc.ignored_topics[c.topic] += c.msgcount
-        ignored = sum(c.msgcount for c in reader.connections if c not in conns)
-        bar.update(ignored)
+        bar.update(sum(c.msgcount for c in bag.connections if c.topic not in wanted))
         poses: dict[str, dict[str, Any]] = defaultdict(dict)
         ep: _Episode | None = None
         index = 0
         last_log = None
         use_log = cfg.stamps == "log"
-        for conn, log_t, raw in reader.messages(connections=conns):
+        for conn, log_t, raw in bag.messages(wanted):
             bar.update(1)
             acc.messages_in[conn.topic] += 1
             if conn.topic == cfg.marker_topic:
@@ -452,12 +641,11 @@ class BagReplay:
             feature, obj = mapping[conn.topic]
             stamp = log_t if use_log else cdr_stamp(raw)
             if ep is None:
-                ep = self._new_episode(stamp, f"{bag.name} episode {index}")
+                ep = self._new_episode(stamp, f"{bag.path.name} episode {index}")
                 index += 1
             binding = contract.features[feature]
             if binding.topics:  # several poses: push once every object has one
-                msg = self.typestore.deserialize_cdr(raw, conn.msgtype)
-                poses[feature][obj] = msg
+                poses[feature][obj] = self._deserialize(conn, raw)
                 if len(poses[feature]) < len(binding.topics):
                     continue
                 value = pose_values(binding, poses[feature])
@@ -469,6 +657,23 @@ class BagReplay:
             # which need not be the bag's (sim-time stamps in a wall-clock bag).
             self._advance(ep, ep.last_stamp - (0 if use_log else delay), writer)
         self._finish(ep, writer)
+
+
+def _remove_empty_dataset(root: Path) -> None:
+    """A dataset with no episode and nothing but meta/info.json (a run killed before its first save)
+    holds nothing: remove it, so that this run starts it afresh with its own settings."""
+    info = root / "meta" / "info.json"
+    if not info.is_file():
+        return
+    try:
+        episodes = json.loads(info.read_text()).get("total_episodes")
+    except (json.JSONDecodeError, AttributeError):
+        return  # the writer reports it
+    files = [p for p in root.rglob("*") if p.is_file() and p != info]
+    if episodes == 0 and not files:
+        logger.warning("%s: an empty dataset (no episode, only meta/info.json) left by an earlier run: starting it "
+                       "afresh", root)
+        shutil.rmtree(root)
 
 
 def convert(bags: list[Path], config: str | Path, output: Path, *, repo_id: str = "local/so101_bags",

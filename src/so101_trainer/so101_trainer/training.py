@@ -28,7 +28,7 @@ from typing import Any
 from tqdm import tqdm
 
 from so101_trainer.balanced_stats import apply_override, load_override
-from so101_trainer.callbacks import LossCurve, SimEvaluation, TrainCallback
+from so101_trainer.callbacks import EVAL_CURVE, EVAL_LOG, LOSS_CURVE, TRAINING_LOG, LossCurve, SimEvaluation, TrainCallback
 from so101_trainer.episode_filter import EPISODES_JSON, select_episodes
 from so101_trainer.errors import ResumeError, TrainerError
 from so101_trainer.groups import DEFAULT_GROUPS_CONFIG, load_groups_config
@@ -122,8 +122,7 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
     dataset = open_local_dataset(options.dataset)
     main_process = _process_state(options.device).is_main_process
     if main_process and options.output.exists():
-        raise TrainerError(f"output directory {options.output} already exists; pass --resume to "
-                           "continue that run or choose another --output")
+        _reuse_output(options.output)
     groups = load_groups_config(options.groups_config).with_strategy(options.loss_weighting)
     weighted = groups.loss_weighting.strategy != "uniform"
     if weighted or options.episodes_filter:
@@ -152,15 +151,6 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
         loss_weighting=groups.loss_weighting.strategy, groups_config=str(groups.path),
         eval_every=options.eval_every, eval=options.eval,
     )
-    if main_process:
-        options.output.mkdir(parents=True)
-        state.write(options.output)
-        if selection:
-            selection.write(options.output / EPISODES_JSON)
-        if options.stats_override:
-            shutil.copyfile(options.stats_override, options.output / STATS_OVERRIDE_COPY)
-    _process_state(options.device).wait_for_everyone()
-
     def edit_stats(dataset: Any) -> None:
         if override is not None:
             apply_override(dataset.meta.stats, override[1], override[0])
@@ -173,7 +163,71 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
                 tqdm.write(f"normalisation scale raised to the std floor {options.std_floor:g} for the near-constant "
                            f"{', '.join(raised)}")
 
-    return _run(cfg, state, callbacks, edit_stats)
+    try:
+        if main_process:
+            options.output.mkdir(parents=True, exist_ok=True)
+            state.write(options.output)
+            if selection:
+                selection.write(options.output / EPISODES_JSON)
+            if options.stats_override:
+                shutil.copyfile(options.stats_override, options.output / STATS_OVERRIDE_COPY)
+        _process_state(options.device).wait_for_everyone()
+        return _run(cfg, state, callbacks, edit_stats)
+    except BaseException:
+        if main_process and last_checkpoint_step(options.output) is None:
+            _remove_run_files(options.output)  # nothing was saved: the same command can run again
+        raise
+
+
+# Files a run writes into its output folder besides checkpoints/ (callbacks: logs and curves).
+RUN_ENTRIES = (RUN_FILE, EPISODES_JSON, STATS_OVERRIDE_COPY, TRAINING_LOG, LOSS_CURVE, EVAL_LOG, EVAL_CURVE,
+               "eval", "checkpoints")
+
+
+def last_checkpoint_step(output: Path) -> int | None:
+    """The step of ``output``'s checkpoints/last (lerobot-train's layout), None without one."""
+    last = output / "checkpoints" / "last"
+    if not (last / "pretrained_model" / "train_config.json").is_file():
+        return None
+    try:
+        return int(json.loads((last / "training_state" / "training_step.json").read_text())["step"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _reuse_output(output: Path) -> None:
+    """A new run may go into an empty folder, or into one left by a run that failed before its first
+    checkpoint (its files are replaced); anything else is refused with what to do."""
+    if not output.is_dir():
+        raise TrainerError(f"output {output} exists and is not a directory; choose another --output")
+    entries = sorted(p.name for p in output.iterdir())
+    if not entries:
+        return
+    if not (output / RUN_FILE).is_file():
+        raise TrainerError(f"output directory {output} already exists and is not a `sim2real train` run (no "
+                           f"{RUN_FILE}; it holds {entries[:5]}); choose another --output")
+    step = last_checkpoint_step(output)
+    if step is not None:
+        raise TrainerError(f"output directory {output} already exists; pass --resume to continue that run (last "
+                           f"checkpoint: step {step}) or choose another --output")
+    foreign = [e for e in entries if e not in RUN_ENTRIES]
+    if foreign:
+        raise TrainerError(f"output directory {output} holds a run that saved no checkpoint, and also {foreign[:5]}; "
+                           "move those or choose another --output")
+    tqdm.write(f"{output}: a run that stopped before its first checkpoint; starting it afresh")
+    _remove_run_files(output)
+
+
+def _remove_run_files(output: Path) -> None:
+    """Remove what a run without a checkpoint wrote (and the folder, when that leaves it empty)."""
+    for name in RUN_ENTRIES:
+        path = output / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    if output.is_dir() and not any(output.iterdir()):
+        output.rmdir()
 
 
 def _cosine_schedule(lr: float, steps: int) -> Any:
@@ -198,9 +252,16 @@ def resume(output: Path, *, steps: int | None = None, save_every: int | None = N
     from lerobot.utils.train_utils import load_training_step
 
     last = output / CHECKPOINTS_DIR / LAST_CHECKPOINT_LINK
-    if not (last / PRETRAINED_MODEL_DIR / "train_config.json").is_file() or not (output / RUN_FILE).is_file():
-        raise ResumeError(f"cannot resume {output}: no {CHECKPOINTS_DIR}/{LAST_CHECKPOINT_LINK}/"
-                          f"{PRETRAINED_MODEL_DIR}/train_config.json or {RUN_FILE} (not a `sim2real train` run)")
+    if not output.is_dir():
+        raise ResumeError(f"cannot resume {output}: no such directory")
+    if not (output / RUN_FILE).is_file():
+        raise ResumeError(f"cannot resume {output}: no {RUN_FILE} in it (not a `sim2real train` run)")
+    if not (last / PRETRAINED_MODEL_DIR / "train_config.json").is_file():
+        what = ("has no checkpoint yet (the run stopped before its first save)" if not last.exists() else
+                f"has no {CHECKPOINTS_DIR}/{LAST_CHECKPOINT_LINK}/{PRETRAINED_MODEL_DIR}/train_config.json "
+                "(an incomplete checkpoint)")
+        raise ResumeError(f"cannot resume {output}: it {what}; run the same `sim2real train` command without "
+                          "--resume to start it afresh in that folder")
     cfg = _read_train_config(last / PRETRAINED_MODEL_DIR / "train_config.json")
     cfg.resume = True
     cfg.checkpoint_path = last
@@ -249,6 +310,42 @@ def default_callbacks(output: Path, state: RunState) -> list[TrainCallback]:
     if state.eval_every:
         callbacks.append(SimEvaluation(output, state.eval_every, state.eval))
     return callbacks
+
+
+def _make_policy(cfg: Any, dataset: Any) -> Any:
+    """LeRobot's make_policy; a download that fails (offline machine) is one line saying what it
+    tried to fetch and how to train without it, a config value it cannot build one naming it."""
+    import urllib.error
+
+    from lerobot.policies.factory import make_policy
+
+    try:
+        return make_policy(cfg=cfg.policy, ds_meta=dataset.meta, rename_map=cfg.rename_map)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+        raise TrainerError(_download_failure(cfg.policy, err)) from None
+    except (AttributeError, TypeError, ValueError) as err:  # a config value LeRobot accepted but cannot build
+        raise TrainerError(f"{cfg.policy.type} policy cannot be built from its config ({type(err).__name__}: {err}); "
+                           "check the --policy-config values") from None
+
+
+def _download_failure(policy: Any, err: OSError) -> str:
+    import torch
+
+    reason = getattr(err, "reason", None) or err
+    weights = getattr(policy, "pretrained_backbone_weights", None)
+    if not weights:
+        return (f"{policy.type} policy: a download failed ({reason}); on a machine without network use a "
+                "policy that needs no pretrained weights, or fetch them where there is network first")
+    try:
+        from torchvision.models import get_weight
+
+        url = get_weight(weights).url
+    except (ImportError, ValueError, KeyError, AttributeError):
+        url = "torchvision's download server"
+    cache = Path(torch.hub.get_dir()) / "checkpoints"
+    return (f"{policy.type} policy: cannot download the pretrained backbone weights {weights} from {url} ({reason}); "
+            "train without them (random init) with --policy-config pretrained_backbone_weights=null, or put the "
+            f"file {url.rsplit('/', 1)[-1]} into {cache}/ (torch hub cache, moved by TORCH_HOME)")
 
 
 def _process_state(device: str) -> Any:
@@ -301,7 +398,6 @@ def _run(cfg: Any, state: RunState, callbacks: list[TrainCallback] | None,
     from lerobot.datasets.factory import make_dataset
     from lerobot.datasets.utils import cycle
     from lerobot.optim.factory import make_optimizer_and_scheduler
-    from lerobot.policies.factory import make_policy
     from lerobot.scripts.lerobot_train import update_policy
     from lerobot.utils.logging_utils import AverageMeter, MetricsTracker
     from lerobot.utils.random_utils import set_seed
@@ -321,7 +417,7 @@ def _run(cfg: Any, state: RunState, callbacks: list[TrainCallback] | None,
     dataset = make_dataset(cfg)
     if edit_stats is not None:
         edit_stats(dataset)
-    policy = make_policy(cfg=cfg.policy, ds_meta=dataset.meta, rename_map=cfg.rename_map)
+    policy = _make_policy(cfg, dataset)
     if state.loss_weights is not None:
         ActionLossWeighting(state.loss_weights).attach(policy, cfg.policy.type)
     preprocessor, postprocessor = _processors(cfg, dataset, device)

@@ -4,13 +4,15 @@ CompressedImage), converted through the contract, loaded back with LeRobotDatase
 from __future__ import annotations
 
 import bisect
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from so101_trainer.bag_replay import BagReplayError, convert
+from so101_common.errors import ConfigError
+from so101_trainer.bag_replay import BagReplayError, convert, load_replay_config
 
 NS = 1_000_000_000
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
@@ -40,12 +42,16 @@ def pose(k: int, obj: str) -> np.ndarray:
 
 def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str = "", extra_topics=(),
               markers=(), size: tuple[int, int] = (H, W), poses: bool = False, zero_stamps: bool = False,
-              sim_time: bool = False, silent: dict[str, range] | None = None):
+              sim_time: bool = False, silent: dict[str, range] | None = None, joint_names: dict[str, str] | None = None,
+              odd_size_at: int | None = None, serialization: dict[str, str] | None = None):
     """joint_states, joint_commands, two cameras at 30 Hz (images ``size``), with ``poses`` the block
     and bowl PoseStamped; ``zero_stamps``: every header stamp is 0 (a driver that sets none);
     ``sim_time``: header stamps count from 0 (use_sim_time) while the bag logs wall-clock times;
-    ``silent``: topic -> frames not written. Returns {topic: [(stamp_ns, value)]} (the true stamps;
-    each message is logged 3 ms after it)."""
+    ``silent``: topic -> frames not written; ``joint_names``: JointState topic -> "q" (named q0..q5, as
+    another project's driver) or "empty" (no names, values in the contract's joint order);
+    ``odd_size_at``: from this frame on the overhead camera sends half-size images; ``serialization``:
+    topic -> format declared for it. Returns {topic: [(stamp_ns, value)]} (the true stamps; each
+    message is logged 3 ms after it)."""
     from rosbags.rosbag2 import StoragePlugin, Writer
     from rosbags.typesys import Stores, get_typestore
 
@@ -66,9 +72,10 @@ def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str 
     if poses:
         topics.update({"/objects/block/pose": ("geometry_msgs/msg/PoseStamped", 7),
                        "/objects/bowl/pose": ("geometry_msgs/msg/PoseStamped", 9)})
-    silent = silent or {}
+    silent, joint_names, serialization = silent or {}, joint_names or {}, serialization or {}
     with Writer(path, version=9, storage_plugin=plugin) as writer:
-        conns = {t: writer.add_connection(t, mt, typestore=ts) for t, (mt, _) in topics.items()}
+        conns = {t: writer.add_connection(t, mt, typestore=ts, serialization_format=serialization.get(t, "cdr"))
+                 for t, (mt, _) in topics.items()}
         for topic in extra_topics:
             writer.add_connection(topic, "sensor_msgs/msg/JointState", typestore=ts)
         msgs = []
@@ -91,18 +98,23 @@ def write_bag(path: Path, storage: str, *, segments=((0, 60),), compressed: str 
                                                                    orientation=Quaternion(*map(float, value[[4, 5, 6, 3]]))))
                     elif mt.endswith("JointState"):
                         value = joints(k, 0.0 if topic == "/joint_states" else 0.5)
-                        msg = JointState(header=header, name=list(reversed(JOINTS)), position=value[::-1].copy(),
+                        style = joint_names.get(topic, "contract")
+                        names = {"contract": list(reversed(JOINTS)), "q": [f"q{i}" for i in reversed(range(6))],
+                                 "empty": []}[style]
+                        msg = JointState(header=header, name=names,
+                                         position=value.copy() if style == "empty" else value[::-1].copy(),
                                          velocity=np.zeros(6), effort=np.zeros(0))
                     else:
-                        value = image(k, cam, size)
+                        value = image(k, cam, (H // 2, W // 2) if odd_size_at is not None and k >= odd_size_at
+                                      and topic == "/overhead_cam/image_raw" else size)
                         if mt.endswith("CompressedImage"):
                             import cv2
 
                             ok, buf = cv2.imencode(f".{compressed}", value[..., ::-1])
                             msg = Compressed(header=header, format=compressed, data=buf.ravel())
                         else:
-                            msg = Image(header=header, height=size[0], width=size[1], encoding="rgb8",
-                                        is_bigendian=0, step=size[1] * 3, data=value.ravel())
+                            msg = Image(header=header, height=value.shape[0], width=value.shape[1], encoding="rgb8",
+                                        is_bigendian=0, step=value.shape[1] * 3, data=value.ravel())
                     written.setdefault(topic, []).append((stamp, value))
                     msgs.append((stamp + 3_000_000, topic, ts.serialize_cdr(msg, mt)))
         for log_t, topic, raw in sorted(msgs, key=lambda m: m[0]):
@@ -220,7 +232,9 @@ def test_missing_topic_names_what_the_bag_has(tmp_path):
         convert([tmp_path / "bag"], cfg, tmp_path / "ds", progress=False)
     message = str(err.value)
     assert "/nope/image" in message and "/joint_states" in message and "/overhead_cam/image_raw" in message
-    assert not (tmp_path / "ds" / "data").exists()
+    assert "bag topics of a fitting type: /wrist_cam/image_raw" in message  # /overhead_cam/image_raw is taken
+    assert "`topics: {observation.images.wrist_cam: <topic>}`" in message
+    assert not (tmp_path / "ds").exists()
 
 
 def test_unsupported_type_is_named(tmp_path):
@@ -323,6 +337,8 @@ def test_an_episode_with_a_silent_stream_is_discarded_or_kept(tmp_path, on_gap):
         assert list(gap_drops) == ["episode with a gap > max_gap_s=0.5 s (on_gap: discard)"], account.dropped
         assert list(gap_drops.values())[0] >= 69
         assert "observation.images.overhead_cam" in account.episodes_dropped[0]
+        summary = account.summary()
+        assert "record it again" not in summary and "`episodes: {on_gap: keep}`" in summary
     else:
         assert account.episodes_saved == 1 and account.frames_out >= 69
         assert "kept despite" in account.warnings[0] and "observation.images.overhead_cam" in account.warnings[0]
@@ -336,3 +352,165 @@ def test_sim_time_header_stamps_in_a_wall_clock_bag(tmp_path):
     ds = load(tmp_path / "ds")
     assert ds.meta.total_frames == len(ref) == account.frames_out
     check_episode(ds, 0, ref)
+
+
+# -- bags from other projects: joint names, killed recordings, unreadable bags, failed runs ---------
+
+Q_RENAME = {f"q{i}": j for i, j in enumerate(JOINTS)}
+
+
+def test_renamed_joints_and_empty_name_lists(tmp_path):
+    """A driver naming its joints q0..q5 (renamed by the mapping) and one sending no names (read by
+    index in the contract's order, stated in a warning): the values land on the right joints."""
+    written = write_bag(tmp_path / "bag", "mcap", segments=((0, 30),),
+                        joint_names={"/joint_states": "q", "/joint_commands": "empty"})
+    cfg = mapping(tmp_path, joints={"rename": Q_RENAME})
+    account = convert([tmp_path / "bag"], cfg, tmp_path / "ds", progress=False)
+    check_episode(load(tmp_path / "ds"), 0, expected_frames(written, 0, 1 << 62))
+    [note] = [w for w in account.warnings if "by index" in w]
+    assert "/joint_commands (action) has empty joint names" in note and str(JOINTS) in note
+
+
+def test_an_explicit_order_for_empty_name_lists(tmp_path):
+    written = write_bag(tmp_path / "bag", "sqlite3", segments=((0, 20),), joint_names={"/joint_commands": "empty"})
+    order = [*JOINTS[3:], *JOINTS[:3]]  # a recorder that wrote the wrist first
+    cfg = mapping(tmp_path, features=STATE_ACTION, joints={"action": {"order": order}})
+    convert([tmp_path / "bag"], cfg, tmp_path / "ds", progress=False)
+    action = column(load(tmp_path / "ds"), "action")
+    sent = np.stack([f["/joint_commands"] for f in expected_frames(
+        {t: written[t] for t in ("/joint_states", "/joint_commands")}, 0, 1 << 62)])
+    np.testing.assert_allclose(action, sent[:, [order.index(j) for j in JOINTS]], atol=1e-6)
+
+
+def test_unmapped_joint_names_fail_before_writing_and_name_the_bag_topic(tmp_path):
+    write_bag(tmp_path / "bag", "mcap", segments=((0, 10),), joint_names={"/joint_states": "q"})
+    with pytest.raises(BagReplayError) as err:
+        convert([tmp_path / "bag"], mapping(tmp_path), tmp_path / "ds", progress=False)
+    message = str(err.value)
+    assert str(tmp_path / "bag") in message and "/joint_states lacks joints" in message
+    assert "`joints: {rename: {q5: shoulder_pan, q4: shoulder_lift" in message
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("extra, key, text", [
+    ({"joint": {"rename": Q_RENAME}}, "joint", "did you mean 'joints'?"),
+    ({"episodes": {"on_gaps": "keep"}}, "episodes.on_gaps", "did you mean 'on_gap'?"),
+    ({"joints": {"rename": {"q0": "shoulder_pna"}}}, "joints.rename.q0", "did you mean 'shoulder_pan'?"),
+    ({"joints": {"order": JOINTS[:5]}}, "joints.order", "lacks ['gripper'], joints of observation.state"),
+    ({"joints": {"actoin": {"order": JOINTS}}}, "joints.actoin", "did you mean 'action'?"),
+    ({"topics": {"observation.environment_state": {"blok": "/b"}}, "features": [*STATE_ACTION,
+      "observation.environment_state"]}, "topics.observation.environment_state.blok", "did you mean 'block'?"),
+])
+def test_bad_mapping_names_file_and_key(tmp_path, extra, key, text):
+    path = mapping(tmp_path, **extra)
+    with pytest.raises(ConfigError) as err:
+        load_replay_config(path)
+    assert err.value.field == key and text in str(err.value) and str(path) in str(err.value)
+
+
+def recovered(bag: Path, written):
+    """The written messages that the reader recovered from a damaged bag (by topic and log time)."""
+    from so101_trainer.bag_reader import open_bag
+
+    opened = open_bag(bag)
+    try:
+        kept = {(c.topic, log_t) for c, log_t, _ in opened.messages(set(written))}
+    finally:
+        opened.close()
+    return {t: [(s, v) for s, v in msgs if (t, s + 3_000_000) in kept] for t, msgs in written.items()}
+
+
+def test_killed_mcap_recording_is_read_as_far_as_it_is_intact(tmp_path):
+    written = write_bag(tmp_path / "bag", "mcap", segments=((0, 60),))
+    (tmp_path / "bag" / "metadata.yaml").unlink()  # rosbag2 writes it on close
+    mcap = tmp_path / "bag" / "bag.mcap"
+    os.truncate(mcap, mcap.stat().st_size * 6 // 10)  # no summary, no footer, a chunk cut short
+    account = convert([tmp_path / "bag"], mapping(tmp_path), tmp_path / "ds", progress=False)
+    kept = recovered(tmp_path / "bag", written)
+    ref = expected_frames(kept, 0, 1 << 62)
+    assert 20 < len(ref) < 60 and account.frames_out == len(ref)
+    check_episode(load(tmp_path / "ds"), 0, ref)
+    text = "\n".join(account.warnings)
+    assert "no metadata.yaml" in text and "bag.mcap: damaged or unfinished (File end magic is invalid.)" in text
+    assert f"read {sum(map(len, kept.values()))} messages" in text and "the rest is lost" in text
+
+
+@pytest.mark.parametrize("damage", ["no metadata", "truncated last page"])
+def test_killed_sqlite_recording_is_read_as_far_as_it_is_intact(tmp_path, damage):
+    written = write_bag(tmp_path / "bag", "sqlite3", segments=((0, 45),))
+    (tmp_path / "bag" / "metadata.yaml").unlink()
+    db = tmp_path / "bag" / "bag.db3"
+    if damage == "truncated last page":
+        os.truncate(db, db.stat().st_size - 2500)
+    account = convert([tmp_path / "bag"], mapping(tmp_path), tmp_path / "ds", progress=False)
+    kept = recovered(tmp_path / "bag", written)
+    ref = expected_frames(kept, 0, 1 << 62)
+    assert account.frames_out == len(ref) > 35
+    check_episode(load(tmp_path / "ds"), 0, ref)
+    text = "\n".join(account.warnings)
+    assert "no metadata.yaml" in text
+    if damage == "truncated last page":
+        assert "bag.db3: truncated (" in text and "up to the damage" in text
+        assert sum(map(len, kept.values())) < 4 * 45
+
+
+def run_main(*argv, capsys):
+    from so101.cli import main
+
+    rc = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+@pytest.mark.parametrize("damage, text", [
+    ("garbage", "not an MCAP file"),
+    ("header only", "nothing could be recovered"),
+    ("no storage", "not a rosbag2 bag (no metadata.yaml and no .db3 / .mcap file)"),
+    ("json", "is serialized as 'json'; bag2dataset reads ROS 2 (cdr) messages only"),
+    ("ros1", "a ROS 1 bag"),
+])
+def test_an_unreadable_bag_is_one_line_naming_the_file(tmp_path, capsys, damage, text):
+    bag = tmp_path / "bag"
+    write_bag(bag, "mcap", segments=((0, 5),), serialization={"/joint_states": "json"} if damage == "json" else None)
+    mcap = bag / "bag.mcap"
+    if damage == "garbage":
+        mcap.write_bytes(b"not a bag at all" * 100)
+    elif damage == "header only":
+        os.truncate(mcap, 40)
+    elif damage == "no storage":
+        mcap.unlink()
+        (bag / "metadata.yaml").unlink()
+    elif damage == "ros1":
+        bag = tmp_path / "old.bag"
+        bag.write_bytes(b"#ROSBAG V2.0\n")
+    rc, _, err = run_main("bag2dataset", bag, "--config", mapping(tmp_path), "--output", tmp_path / "ds",
+                          "--no-progress", capsys=capsys)
+    assert rc == 2 and text in err and str(bag) in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "ds").exists()
+
+
+def test_a_run_that_fails_midway_leaves_nothing_and_the_retry_converts(tmp_path):
+    write_bag(tmp_path / "bag", "mcap", segments=((0, 60),), odd_size_at=40)
+    features = {"features": [*STATE_ACTION, "observation.images.overhead_cam"]}
+    with pytest.raises(BagReplayError) as err:  # the first images fit: the run starts, then fails at frame 40
+        convert([tmp_path / "bag"], mapping(tmp_path, **features), tmp_path / "ds", progress=False)
+    message = str(err.value)
+    assert "/overhead_cam/image_raw images are 48x64" in message and str(tmp_path / "bag") in message
+    assert f"nothing was kept: {tmp_path / 'ds'} was removed" in message
+    assert not (tmp_path / "ds").exists()
+    account = convert([tmp_path / "bag"], mapping(tmp_path, resize_images=True, **features), tmp_path / "ds",
+                      progress=False)
+    assert load(tmp_path / "ds").meta.total_frames == account.frames_out > 55
+
+
+def test_an_empty_dataset_left_by_a_killed_run_is_started_afresh(tmp_path):
+    from so101_recorder.writer import DatasetWriter, WriterConfig
+
+    # a run with other settings, killed before its first save: meta/info.json and nothing else
+    DatasetWriter(WriterConfig(root=tmp_path / "ds", repo_id="local/so101_bags", fps=30, robot_type="so101_follower",
+                               task="t", features={"x": {"dtype": "float32", "shape": (2,), "names": None}})).finalize()
+    assert (tmp_path / "ds" / "meta" / "info.json").is_file()
+    write_bag(tmp_path / "bag", "sqlite3", segments=((0, 20),))
+    account = convert([tmp_path / "bag"], mapping(tmp_path, features=STATE_ACTION), tmp_path / "ds", progress=False)
+    assert load(tmp_path / "ds").meta.total_episodes == 1 == account.episodes_saved

@@ -103,6 +103,9 @@ def test_cosine_schedule_decays_the_learning_rate(tiny_dataset, tmp_path):
         (["--episodes", "0,7"], TrainerError, "episodes [7]: "),
         (["--episodes-filter", "arm_heavy", "--episodes", "0"], TrainerError, "not both"),
         (["--std-floor", "-1"], TrainerError, "std-floor must be >= 0, got -1.0"),
+        (["--policy-config", "pretrained_backbone_weights=null", "vision_backbone=resnet99"], TrainerError,
+         "act policy cannot be built from its config (AttributeError: module 'torchvision.models' has no attribute "
+         "'resnet99'); check the --policy-config values"),
     ],
 )
 def test_bad_options_are_one_line_errors(tiny_dataset, tmp_path, argv, error, message):
@@ -126,3 +129,50 @@ def test_missing_dataset_and_existing_output(tiny_dataset, tiny_run, tmp_path):
     assert not (tmp_path / "run").exists()
     with pytest.raises(TrainerError, match="steps must be >= 1"):
         TrainOptions(dataset=tiny_dataset, output=tmp_path / "x", steps=0)
+
+
+def test_an_offline_download_fails_in_one_line_and_a_failed_start_blocks_no_retry(tiny_dataset, tiny_run, tmp_path,
+                                                                                   monkeypatch):
+    """ACT's default ImageNet backbone cannot be fetched here: one line saying what and how to train
+    without it, nothing left behind. A folder left by a run killed before its first checkpoint: --resume
+    says so, and the same command without --resume starts it afresh there."""
+    import socket
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # an empty cache: the weights must be downloaded
+    for name in ("https_proxy", "HTTPS_PROXY"):  # and the download is refused at once (even with network)
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    run = tmp_path / "run"
+    args = train_args(tiny_dataset, run)
+    without_null = [a for a in args if a != "pretrained_backbone_weights=null"]
+    timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(20)  # never hang on a network that drops packets
+    try:
+        with pytest.raises(TrainerError) as err:
+            run_cli(*without_null)
+    finally:
+        socket.setdefaulttimeout(timeout)
+    message = str(err.value)
+    assert "\n" not in message
+    assert ("act policy: cannot download the pretrained backbone weights ResNet18_Weights.IMAGENET1K_V1 from "
+            "https://download.pytorch.org/models/resnet18-f37072fd.pth") in message
+    assert "--policy-config pretrained_backbone_weights=null" in message
+    assert str(tmp_path / "torch" / "hub" / "checkpoints") in message
+    assert not run.exists()
+
+    run.mkdir()  # what a run killed before its first save leaves
+    shutil.copyfile(tiny_run / "so101_trainer.json", run / "so101_trainer.json")
+    (run / "training_log.jsonl").write_text('{"step": 1, "loss": 1.0}\n')
+    with pytest.raises(ResumeError, match=r"has no checkpoint yet \(the run stopped before its first save\); run the "
+                                          r"same `sim2real train` command without --resume"):
+        run_cli("train", "--output", run, "--resume")
+    assert run_cli(*args) == 0
+    assert (run / "checkpoints" / "last" / "pretrained_model" / "model.safetensors").is_file()
+    rows = [json.loads(line) for line in (run / "training_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2] and rows[0]["loss"] != 1.0  # the killed run's log was replaced
+
+
+def test_eval_sim_help_prints_one_percent_sign(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("eval-sim", "--help")
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert exit_.value.code == 0 and "95% Wilson interval" in out and "%%" not in out
