@@ -3,13 +3,15 @@
 `install` puts modules into sys.modules whose classes only record their constructor arguments;
 `evaluate_node` then performs a recorded Node's substitutions for given launch configurations
 the way launch_ros would (LaunchConfiguration, FindPackageShare, ParameterValue's value_type,
-absolute namespace), giving the NodeSpec the node would start as.
+absolute namespace), giving the NodeSpec the node would start as. `Context` and `ProcessExited`
+stand for what launch passes to an OpaqueFunction and an OnProcessExit handler.
 """
 
 from __future__ import annotations
 
 import sys
 import types
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,26 @@ class Shutdown(Recorded):
     pass
 
 
+class OpaqueFunction(Recorded):
+    @property
+    def function(self):
+        return self.kwargs["function"]
+
+
+@dataclass
+class Context:
+    """The parts of launch.LaunchContext the graph's functions read."""
+
+    argv: list[str] = field(default_factory=list)  # the ros2 launch command line's name:=value
+    launch_configurations: dict[str, str] = field(default_factory=dict)
+    is_shutdown: bool = False
+
+
+@dataclass
+class ProcessExited:
+    returncode: int
+
+
 class LaunchConfiguration(Recorded):
     pass
 
@@ -72,7 +94,7 @@ class FindPackageShare(Recorded):
 
 MODULES: dict[str, list[type]] = {
     "launch": [LaunchDescription],
-    "launch.actions": [DeclareLaunchArgument, RegisterEventHandler, Shutdown],
+    "launch.actions": [DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, Shutdown],
     "launch.event_handlers": [OnProcessExit],
     "launch.substitutions": [LaunchConfiguration, TextSubstitution],
     "launch_ros": [],
@@ -139,6 +161,11 @@ def evaluate_node(node: Node, handler: OnProcessExit, values: dict[str, str]) ->
         parameter_files=tuple(files),
         parameters=overrides,
         remappings=tuple((perform(a, values), perform(b, values)) for a, b in kwargs["remappings"]),
-        shutdown_on_exit=isinstance(handler.kwargs["on_exit"], list)
-        and all(isinstance(a, Shutdown) for a in handler.kwargs["on_exit"]),
+        shutdown_on_exit=ends_the_launch(handler, ProcessExited(0), Context()),
     )
+
+
+def ends_the_launch(handler: OnProcessExit, event: ProcessExited, context: Context) -> bool:
+    """Whether the handler answers `event` with Shutdown (it may also raise, as launch lets it)."""
+    actions = handler.kwargs["on_exit"](event, context)
+    return actions is not None and bool(actions) and all(isinstance(a, Shutdown) for a in actions)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import fake_launch
+from so101.errors import ArgumentError, LaunchError
 from so101.graph import graph_for_launch_file
 from so101.graph_file import load_graph
 
@@ -39,3 +40,25 @@ def test_launch_file_matches_its_graph(name, monkeypatch):
                 for h in entities if isinstance(h, fake_launch.RegisterEventHandler)}
     nodes = [e for e in entities if isinstance(e, fake_launch.Node)]
     assert [fake_launch.evaluate_node(n, handlers[id(n)], values) for n in nodes] == graph.resolve({})
+
+
+@pytest.mark.parametrize("name", LAUNCH_FILES)
+def test_launch_file_is_strict(name, monkeypatch):
+    """An undeclared argument stops the launch before any node; a failing node fails it."""
+    graph = load_graph(graph_for_launch_file(name))
+    fake_launch.install(monkeypatch)
+    spec = importlib.util.spec_from_file_location(name.replace(".", "_"), WORKSPACE / "launch" / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    entities = module.generate_launch_description().entities
+    assert isinstance(entities[0], fake_launch.OpaqueFunction)
+    with pytest.raises(ArgumentError, match=f"{name} has no argument 'no_such_argument'"):
+        entities[0].function(fake_launch.Context(argv=["no_such_argument:=1"]))
+    handlers = [h.args[0] for h in entities if isinstance(h, fake_launch.RegisterEventHandler)]
+    assert len(handlers) == len(graph.nodes)
+    for handler, node in zip(handlers, graph.nodes, strict=True):
+        with pytest.raises(LaunchError, match=f"^{node.name}: exited with code 1"):
+            handler.kwargs["on_exit"](fake_launch.ProcessExited(1), fake_launch.Context())
+        assert fake_launch.ends_the_launch(handler, fake_launch.ProcessExited(0), fake_launch.Context()) \
+            == node.shutdown_on_exit
+    assert any(node.shutdown_on_exit for node in graph.nodes), "a required node ends the graph"

@@ -8,13 +8,13 @@ import ast
 import importlib.util
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
 from ament_index_python.packages import get_package_share_directory
 
 import fake_launch
+from so101.errors import ArgumentError, LaunchError
 from so101.graph import graph_for_launch_file
 from so101.graph_file import load_graph
 from so101.launcher import installed_executable, node_command
@@ -94,13 +94,41 @@ def test_parameters_are_typed(graph):
 
 
 def test_graph_ends_with_the_evaluator_or_a_failure(fake_entities):
-    handlers = {h.args[0].kwargs["target_action"].kwargs["name"]: h.args[0].kwargs["on_exit"]
+    handlers = {h.args[0].kwargs["target_action"].kwargs["name"]: h.args[0]
                 for h in of_type(fake_entities, fake_launch.RegisterEventHandler)}
     assert set(handlers) == {"sim", "policy", "evaluator"}
-    assert [type(a) for a in handlers["evaluator"]] == [fake_launch.Shutdown]
+    running, stopping = fake_launch.Context(), fake_launch.Context(is_shutdown=True)
+    ok, failed, interrupted = (fake_launch.ProcessExited(code) for code in (0, 2, 130))
+    assert fake_launch.ends_the_launch(handlers["evaluator"], ok, running)
     for name in ("sim", "policy"):
-        assert handlers[name](SimpleNamespace(returncode=0), None) is None
-        assert [type(a) for a in handlers[name](SimpleNamespace(returncode=1), None)] == [fake_launch.Shutdown]
+        assert not fake_launch.ends_the_launch(handlers[name], ok, running)
+    for name, handler in handlers.items():
+        # ros2 launch reports a raising handler as one error line, shuts down and returns 1.
+        with pytest.raises(LaunchError, match=f"^{name}: exited with code 2; shutting down$"):
+            handler.kwargs["on_exit"](failed, running)
+        handler.kwargs["on_exit"](interrupted, stopping)  # ended by the shutdown's SIGINT: no error
+
+
+def test_undeclared_or_bad_arguments_stop_the_launch_before_any_node(fake_entities, graph):
+    check = fake_entities[0]
+    assert isinstance(check, fake_launch.OpaqueFunction), "the check runs before the nodes start"
+    with pytest.raises(ArgumentError) as caught:
+        check.function(fake_launch.Context(argv=["n_episodes:=1", "episodes:=3"],
+                                           launch_configurations={"n_episodes": "1", "episodes": "3"}))
+    assert str(caught.value).startswith("eval_sim.launch.py has no argument 'episodes'; accepted arguments")
+    assert all(f"{name}:=" in str(caught.value) for name in graph.arguments)
+    with pytest.raises(ArgumentError, match="argument n_episodes:=three: expected an integer"):
+        check.function(fake_launch.Context(launch_configurations={"n_episodes": "three"}))
+    with pytest.raises(ArgumentError, match="argument mode:=fast: expected one of lockstep, realtime"):
+        check.function(fake_launch.Context(argv=["mode:=fast"], launch_configurations={"mode": "fast"}))
+
+
+def test_accepted_arguments_pass_the_check(fake_entities):
+    check = fake_entities[0].function
+    argv = ["n_episodes:=3", "record_video:=true", "launch-prefix:=xterm -e"]  # ros2 launch --launch-prefix
+    assert check(fake_launch.Context(argv=argv, launch_configurations=dict(a.split(":=") for a in argv))) is None
+    # An including launch file's own configurations are not the command line: not checked.
+    assert check(fake_launch.Context(launch_configurations={"robot": "so101", "seed": "4"})) is None
 
 
 def test_so101_launch_commands(graph, tmp_path):
@@ -149,3 +177,15 @@ def test_real_launch_description(graph, given):
         assert (node.node_name, node.expanded_node_namespace) == (expected.full_name, expected.namespace)
         assert (tuple(files), overrides) == (expected.parameter_files, expected.parameters)
         assert tuple(node.expanded_remapping_rules or ()) == expected.remappings
+
+
+@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None, reason="launch_ros is not installed")
+def test_real_launch_rejects_an_undeclared_argument():
+    from launch import LaunchContext
+    from launch.actions import OpaqueFunction
+
+    (check,) = of_type(generate_launch_description().entities, OpaqueFunction)
+    context = LaunchContext(argv=["n_episodes:=1", "episodes:=3"])
+    context.launch_configurations.update({"n_episodes": "1", "episodes": "3"})  # as ros2 launch sets them
+    with pytest.raises(ArgumentError, match="eval_sim.launch.py has no argument 'episodes'"):
+        check.execute(context)

@@ -1,1 +1,1 @@
-"""Bringup for the SO-101 workspace: graph descriptions, the launcher and the `so101` command."""
+"""Bringup for the SO-101 workspace: graph descriptions, the launcher and the `sim2real` command."""

@@ -14,9 +14,10 @@ import argparse
 import sys
 
 from so101.errors import ArgumentError, So101Error
-from so101.graph import graph_for_launch_file
+from so101.graph import graph_for_launch_file, parse_assignments
 from so101.graph_file import load_graph
 from so101.launcher import Launcher
+from so101_common.errors import UserError
 from so101_hardware.commands import add_calibrate, add_emulate
 from so101_policy.commands import add_export_onnx
 from so101_trainer.bag_replay import add_bag2dataset
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (So101Error, ValueError, FileNotFoundError) as err:  # problems the user can fix
+    except (So101Error, UserError, ValueError, FileNotFoundError) as err:  # problems the user can fix
         print(f"sim2real: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -66,7 +67,10 @@ def add_launch(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "launch", help="start the graph of a launch file (what `ros2 launch <package> <file>` starts)",
         description="Start the nodes of config/graphs/<name>.yaml, the graph that launch/<name>.launch.py "
-                    "of the package describes, each in its own process; end when the graph ends or on Ctrl-C.")
+                    "of the package describes, each in its own process; end when the graph ends or on Ctrl-C. "
+                    "An undeclared argument or a value it does not accept is an error before any node starts; "
+                    "the exit code is the required (on_exit: shutdown) node's, or that of the first node that "
+                    "fails, as `ros2 launch <package> <file>` exits non-zero then.")
     parser.add_argument("package", help=f"package holding the launch file: {', '.join(LAUNCH_PACKAGES)}")
     parser.add_argument("launch_file", help="launch file name, e.g. eval_sim.launch.py")
     parser.add_argument("arguments", nargs="*", metavar="name:=value", help="launch arguments")
@@ -84,17 +88,6 @@ def run_launch(args: argparse.Namespace) -> int:
               f"{graph.describe_arguments()}")
         return 0
     return Launcher(graph.resolve(parse_assignments(args.arguments))).run()
-
-
-def parse_assignments(items: list[str]) -> dict[str, str]:
-    """``["seed:=3", "report:="]`` -> ``{"seed": "3", "report": ""}``; the last one wins."""
-    values: dict[str, str] = {}
-    for item in items:
-        name, separator, value = item.partition(":=")
-        if not separator or not name:
-            raise ArgumentError(f"expected a launch argument as name:=value, got {item!r}")
-        values[name] = value
-    return values
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Errors the `so101` command reports as one message (exit code 2), without a traceback."""
+"""Errors the `sim2real` command reports as one message (exit code 2), without a traceback."""
 
 from __future__ import annotations
 

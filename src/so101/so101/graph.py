@@ -16,7 +16,10 @@ One YAML file per launch file, ``config/graphs/<name>.yaml`` for ``<name>.launch
           - $(find so101)/config/so101_sim.yaml
           - {seed: $(var seed), mode: $(var mode)}
         remappings: {joint_commands: /other/joint_commands}
-        on_exit: shutdown       # the graph ends when this node ends
+        on_exit: shutdown       # required: the graph ends when this node ends
+
+Any node that exits with an error while the graph runs ends the graph with a non-zero exit code
+(`sim2real launch`: the node's code; ``ros2 launch``: 1), a required node's error included.
 
 A parameter that is exactly ``$(var x)`` gets the type of argument ``x``; text mixed with
 substitutions is a string; literals keep their YAML type. `so101.graph_file` reads and
@@ -25,7 +28,7 @@ validates the file; `Graph.resolve` turns ``name:=value`` arguments into `NodeSp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +170,17 @@ class Graph:
     def describe_arguments(self) -> str:
         return "\n".join(f"  {a.name}:={a.placeholder}  (default: {a.default!r})\n      {a.description}"
                          for a in self.arguments.values())
+
+
+def parse_assignments(items: Iterable[str]) -> dict[str, str]:
+    """``["seed:=3", "report:="]`` -> ``{"seed": "3", "report": ""}``; the last one wins."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, separator, value = item.partition(":=")
+        if not separator or not name:
+            raise ArgumentError(f"expected a launch argument as name:=value, got {item!r}")
+        values[name] = value
+    return values
 
 
 def absolute_namespace(namespace: str) -> str:
