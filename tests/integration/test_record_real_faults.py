@@ -190,16 +190,16 @@ class Rig:
             assert "no publisher" in reply.message, reply.message
             time.sleep(0.2)
         self.attempts += 1
-        assert (reply.success, reply.message) == (True, f"recording episode {len(self.saved)}"), reply.message
+        assert (reply.success, reply.message) == (True, f"recording episode {len(self.saved) + 1}"), reply.message
         self.operator.status_where(lambda s: s["state"] == "recording" and s["attempts"] == self.attempts
                                    and s["frames"] >= CLEAN_FRAMES, since=since)
 
     def save(self) -> None:
         reply = self.operator.call("save")
-        match = re.fullmatch(r"saved episode (\d+) \((\d+) frames\)", reply.message)
+        match = re.fullmatch(r"saved episode (\d+) \(episode_index (\d+), (\d+) frames\)", reply.message)
         assert reply.success and match, reply.message
-        index, frames = int(match[1]), int(match[2])
-        assert index == len(self.saved) and frames > CLEAN_FRAMES
+        number, index, frames = int(match[1]), int(match[2]), int(match[3])
+        assert (number, index) == (len(self.saved) + 1, len(self.saved)) and frames > CLEAN_FRAMES
         self.saved.append((index, frames))
 
     def check_dataset(self) -> LeRobotDataset:
@@ -357,7 +357,7 @@ def test_fault_while_recording(rig, name):
         else:
             reply = operator.call("save")
             assert not reply.success
-            assert reply.message.startswith(f"episode {index} not saved, discarded: episode refused: 1 gap(s) "
+            assert reply.message.startswith(f"episode {index + 1} not saved, discarded: episode refused: 1 gap(s) "
                                             f"longer than {GAP_THRESHOLD_S:.2f} s"), reply.message
             gaps = GAP_LINE.findall(reply.message)
             assert [g[0] for g in gaps] == ["observation.state"], reply.message  # the leader and cameras went on
@@ -370,7 +370,7 @@ def test_fault_while_recording(rig, name):
                                        since=since)
         assert (status["episode_index"], status["episodes_saved"]) == (len(rig.saved), len(rig.saved))
         if not fault.saveable:
-            assert status["last"].startswith(f"episode {index} not saved, discarded")
+            assert status["last"].startswith(f"episode {index + 1} not saved, discarded")
     finally:
         fault.clear(rig)
     # Back to following the leader; every episode saved so far is still there and loads.

@@ -20,12 +20,15 @@ from so101_hardware.arm_params import arm_parameters
 from so101_hardware.ros_params import freeze_parameters
 from so101_hardware.ros_diagnostics import DiagnosticsPublisher
 from so101_hardware.so101_arm import So101Arm
+from so101_hardware.transport import check_port
 
 
 class LeaderNode(Node):
     def __init__(self) -> None:
         super().__init__("leader")
+        self.leader: Leader | None = None  # first: destroy_node of a half-built node reads it
         robot, arm_config, control_hz, reconnect = arm_parameters(self, "leader", "my_leader", "/dev/ttyACM1")
+        check_port(arm_config.port)
         freeze_parameters(self)
         self.leader = Leader(So101Arm(arm_config, robot), reconnect)
         self.names = robot.joint_names
@@ -33,7 +36,7 @@ class LeaderNode(Node):
         self.diagnostics = DiagnosticsPublisher(self, hardware_id=arm_config.port)
         self.create_timer(1.0 / control_hz, self._on_tick)
         self.get_logger().info(f"leader {arm_config.arm_id!r} on {arm_config.port} at {control_hz:g} Hz -> "
-                               f"{self.command_pub.topic_name}")
+                               f"{self.command_pub.topic_name}, calibration {self.leader.arm.calibration_file}")
 
     def _on_tick(self) -> None:
         now = time.monotonic()
@@ -47,8 +50,11 @@ class LeaderNode(Node):
         self.diagnostics.publish(self.leader.reports(now))
 
     def destroy_node(self) -> None:
-        self.leader.close(torque_off=False)  # already off; keep the leader untouched
-        super().destroy_node()
+        try:
+            if self.leader is not None:
+                self.leader.close(torque_off=False)  # already off; keep the leader untouched
+        finally:
+            super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:

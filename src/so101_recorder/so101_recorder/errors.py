@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from so101_common.errors import UserError
+
 
 class RecorderError(Exception):
     """Base class of so101_recorder errors."""
 
 
-class WriterConfigError(RecorderError, ValueError):
+class WriterConfigError(RecorderError, UserError, ValueError):
     """A WriterConfig field (or the features built from a contract) is invalid."""
 
 
-class DatasetMismatchError(RecorderError, ValueError):
+class DatasetMismatchError(RecorderError, UserError, ValueError):
     """The dataset at ``root`` was recorded with other features, fps or robot than the config."""
 
 

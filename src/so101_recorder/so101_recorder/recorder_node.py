@@ -27,12 +27,14 @@ earlier episodes are never touched), ``~/discard``, ``~/stop`` (discard a partia
 finalize the dataset, reply, exit 0). SIGINT/SIGTERM do the same as stop.
 
 Status: ``~/status`` (= ``recorder/status``), std_msgs/String JSON, transient local, on every
-change and once a second: ``state`` (idle | recording | resetting | stopped), ``episode_index``
-(dataset index of the current/next episode), ``episodes_saved`` (this session), ``attempts``,
-``target`` (num_episodes; 0 = none), ``elapsed_s`` (in the current phase), ``episode_time_s``,
-``reset_time_s``, ``frames``, ``skipped`` (grid slots without a frame), ``streams`` (per
-feature: ``hz``, ``messages``, ``drops`` (frames without a new message), ``stale``, ``late``,
-``longest_gap_s``), ``warnings`` (recent), ``last`` (the last event), ``dataset``, ``repo_id``,
+change and once a second: ``state`` (idle | recording | resetting | stopped), ``episode`` (the
+current/next episode of this session, from 1: the number the replies, logs and keyboard show, as
+"episode 3 of 5"), ``episode_index`` (LeRobot's 0-based dataset index of the current/next
+episode), ``episodes_saved`` (this session), ``attempts``, ``target`` (num_episodes; 0 = none),
+``elapsed_s`` (in the current phase), ``episode_time_s``, ``reset_time_s``, ``frames``,
+``skipped`` (grid slots without a frame), ``streams`` (per feature: ``hz``, ``messages``,
+``drops`` (frames without a new message), ``stale``, ``late``, ``longest_gap_s``), ``warnings``
+(recent, since the episode started), ``last`` (the last event), ``dataset``, ``repo_id``,
 ``frame_clock``, ``fps``. A camera or the loop below the target fps, stale samples and a late
 loop are ROS WARNs (and status warnings); the cores' Python logging goes to the ROS logger.
 """
@@ -98,6 +100,12 @@ class RosLogHandler(logging.Handler):
 class RecorderNode(Node):
     def __init__(self) -> None:
         super().__init__("recorder")
+        # What close()/destroy_node() clean up, set before anything can fail: a recorder whose
+        # start-up failed cleans up only what it built (nothing to finalize before the writer opened).
+        self.writer: DatasetWriter | None = None
+        self.session: Session | None = None
+        self.bag: EpisodeBag | None = None
+        self._closed = True
         self._log_handler = RosLogHandler(self)
         core_logger = logging.getLogger("so101_recorder")
         core_logger.setLevel(logging.INFO)
@@ -112,18 +120,18 @@ class RecorderNode(Node):
         self.frame_clock = p["frame_clock"]
         self.features = features_from_contract(self.contract, cameras=cameras)
         root = Path(p["dataset"] or Path("outputs/datasets") / datetime.now().strftime("%Y%m%d-%H%M%S"))
+        session_config = SessionConfig(episode_time_s=p["episode_time_s"], reset_time_s=p["reset_time_s"],
+                                       num_episodes=p["num_episodes"])  # checked before the dataset is opened
         self.writer = DatasetWriter(WriterConfig(
             root=root, repo_id=p["repo_id"], fps=self.fps, robot_type=robot.robot_type,
             task=p["task"] or self.contract.task, features=self.features))
+        self._closed = False  # the dataset is open: close() finalizes it
         self.warnings: deque[str] = deque(maxlen=WARNINGS_KEPT)
         self.sync = StreamSynchronizer(self.contract, list(self.features), self.fps,
                                        gap_threshold_s=p["gap_threshold_s"], on_warning=self.warnings.append)
-        self.session = Session(SessionConfig(episode_time_s=p["episode_time_s"], reset_time_s=p["reset_time_s"],
-                                             num_episodes=p["num_episodes"]),
-                               dataset_episodes=self.writer.episodes_saved)
+        self.session = Session(session_config, dataset_episodes=self.writer.episodes_saved)
         self.period_ns = round(1e9 / self.fps)
         self.delay_ns = round(p["sample_delay_s"] * 1e9)
-        self._closed = False
         self._t0_ns: int | None = None  # timer clock: grid origin of the episode
         self._next_k = 0  # timer clock: the next grid slot to sample
         self._pending_ns: int | None = None  # reference clock: state stamp whose frame is not yet written
@@ -131,7 +139,6 @@ class RecorderNode(Node):
         self._newest_state_ns = -1
         self._first_frame_ns: int | None = None
         self.last_event = f"opened {root} ({self.writer.episodes_saved} episodes)"
-        self.bag: EpisodeBag | None = None
         if p["bag"]:
             topics = {self.resolve_topic_name(self.contract.features[n].topic): self.contract.features[n].type
                       for n in self.features}
@@ -263,18 +270,20 @@ class RecorderNode(Node):
             self._warn(f"cannot start: no publisher (yet) on {', '.join(unmatched)}")
             raise SessionError(self.warnings[-1])
         self.session.start(self._now_s())
+        self.warnings.clear()  # the status (and the operator's screen) shows this episode's warnings
         self.sync.reset()
         self.writer.start_episode()
         if self.bag is not None:
             self.bag.start()
         self._t0_ns = self._pending_ns = self._first_frame_ns = None
         self._floor_ns = self._newest_state_ns
-        self.last_event = f"recording episode {self.session.dataset_episodes}"
+        self.last_event = f"recording {self.session.episode_label}"
+        self.get_logger().info(f"{self.last_event} (episode_index {self.session.dataset_episodes})")
         return self.last_event
 
     def _save(self) -> str:
         self.session.check_recording("save")
-        index = self.session.dataset_episodes
+        label = self.session.episode_label
         frames = self.writer.frames_in_episode
         try:
             if not frames:
@@ -285,7 +294,7 @@ class RecorderNode(Node):
             if self.bag is not None:
                 self.bag.discard()
             self.session.episode_ended(self._now_s(), saved=False)
-            self.last_event = f"episode {index} not saved, discarded: {err}"
+            self.last_event = f"{label} not saved, discarded: {err}"
             self.get_logger().error(f"{self.last_event} (the dataset keeps its {self.writer.episodes_saved} "
                                     "earlier episodes)")
             raise SessionError(self.last_event) from err
@@ -294,18 +303,20 @@ class RecorderNode(Node):
         if self.bag is not None:
             self.bag.save(saved_index)
         self.session.episode_ended(self._now_s(), saved=True)
-        self.last_event = f"saved episode {saved_index} ({frames} frames)"
+        self.last_event = f"saved {label} (episode_index {saved_index}, {frames} frames)"
         self.get_logger().info(f"{self.last_event}: {quality.summary()}")
         return self.last_event
 
     def _discard(self) -> str:
         self.session.check_recording("discard")
-        index = self.session.dataset_episodes
+        label = self.session.episode_label
+        frames = self.writer.frames_in_episode
         self.writer.discard_episode()
         if self.bag is not None:
             self.bag.discard()
         self.session.episode_ended(self._now_s(), saved=False)
-        self.last_event = f"discarded episode {index}"
+        self.last_event = f"discarded {label} ({frames} frames)"
+        self.get_logger().info(self.last_event)
         return self.last_event
 
     def _stop(self) -> str:
@@ -346,10 +357,12 @@ class RecorderNode(Node):
         self._closed = True
         if not self.context.ok():  # shut down (SIGINT): the ROS logger cannot publish any more
             logging.getLogger("so101_recorder").removeHandler(self._log_handler)
-        partial = self.session.phase is Phase.RECORDING
+        partial = self.session is not None and self.session.phase is Phase.RECORDING
         if self.bag is not None:
             self.bag.discard()  # the partial episode's bag, like the episode
         self.writer.finalize()
+        if self.session is None:  # start-up failed after the writer opened the dataset
+            return
         self.session.stop()
         self.last_event = (f"finalized {self.writer.config.root}: {self.writer.episodes_saved} episodes "
                            f"({self.session.saved} saved in this session"
@@ -370,8 +383,11 @@ class RecorderNode(Node):
         return 0
 
     def destroy_node(self) -> None:
-        self.close()
-        super().destroy_node()
+        try:
+            self.close()
+        finally:
+            logging.getLogger("so101_recorder").removeHandler(self._log_handler)
+            super().destroy_node()
 
 
 def _stream_status(quality: EpisodeQuality) -> dict[str, dict]:

@@ -3,12 +3,17 @@ episode timing of ``lerobot-record``, the episode counts, and the status report 
 publishes on ``recorder/status``.
 
 Timing (``lerobot-record``): with ``episode_time_s > 0`` an episode is saved once it has run that
-long, a reset period of ``reset_time_s`` follows (nothing is recorded), then the next episode
+long; with ``episode_time_s == 0`` only through save/discard. After each episode (saved or
+discarded) a reset period of ``reset_time_s`` follows (nothing is recorded), then the next episode
 starts by itself, until ``num_episodes`` are saved; the keyboard saves early, re-records
-(discard, reset, record again) or stops. With ``episode_time_s == 0`` episodes end only through
-save/discard and the recorder then waits, idle, for the next start (e.g. driven by the evaluator).
-Reaching ``num_episodes`` (0 = no target) stops the session. The session only keeps the books: the
-caller does what ``due()`` asks and reports what it did.
+(discard, reset, record again), starts the next episode before the reset period is over, or
+stops. Only when both are 0 does the recorder wait, idle, for each start (e.g. driven by the
+evaluator). Reaching ``num_episodes`` (0 = no target) stops the session. The session only keeps
+the books: the caller does what ``due()`` asks and reports what it did.
+
+Numbering: what the operator sees counts the episodes of this session from 1, as
+``episode_label`` writes it ("episode 3 of 5"); the dataset's ``episode_index`` stays LeRobot's
+0-based index over the whole dataset (earlier sessions included).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 class Phase(str, Enum):
     IDLE = "idle"  # waiting for start
     RECORDING = "recording"
-    RESETTING = "resetting"  # between timed episodes; the next one starts after reset_time_s
+    RESETTING = "resetting"  # between episodes; the next one starts after reset_time_s
     STOPPED = "stopped"  # dataset finalized
 
 
@@ -37,7 +42,7 @@ class SessionError(RuntimeError):
 @dataclass(frozen=True)
 class SessionConfig:
     episode_time_s: float = 0.0  # > 0: an episode saves itself after this long; 0: only on request
-    reset_time_s: float = 0.0  # reset period between timed episodes
+    reset_time_s: float = 0.0  # reset period after each episode (0 with episode_time_s 0: wait, idle)
     num_episodes: int = 0  # episodes to save in this session; 0 = no target
 
     def __post_init__(self) -> None:
@@ -48,6 +53,16 @@ class SessionConfig:
     @property
     def timed(self) -> bool:
         return self.episode_time_s > 0
+
+    @property
+    def resets(self) -> bool:
+        """A reset period, then an automatic start, follows each episode."""
+        return self.timed or self.reset_time_s > 0
+
+
+def episode_label(number: int, target: int) -> str:
+    """``episode 3 of 5`` (``episode 3`` without a target): the operator's numbering, 1-based."""
+    return f"episode {number} of {target}" if target else f"episode {number}"
 
 
 class Session:
@@ -62,6 +77,16 @@ class Session:
     @property
     def target_reached(self) -> bool:
         return 0 < self.config.num_episodes <= self.saved
+
+    @property
+    def episode_number(self) -> int:
+        """The current (or next) episode of this session, counted from 1; a re-recorded episode
+        keeps its number."""
+        return self.saved + 1
+
+    @property
+    def episode_label(self) -> str:
+        return episode_label(self.episode_number, self.config.num_episodes)
 
     def elapsed_s(self, now_s: float) -> float:
         return max(0.0, now_s - self.since_s)
@@ -85,7 +110,7 @@ class Session:
         if self.target_reached:
             self.phase = Phase.STOPPED
         else:
-            self.phase = Phase.RESETTING if self.config.timed else Phase.IDLE
+            self.phase = Phase.RESETTING if self.config.resets else Phase.IDLE
         self.since_s = now_s
         return self.phase
 
@@ -105,7 +130,8 @@ class Session:
         """The status JSON (documented in recorder_node); ``extra`` adds frames, streams..."""
         return {
             "state": self.phase.value,
-            "episode_index": self.dataset_episodes,  # the dataset index of the current/next episode
+            "episode": self.episode_number,  # the current/next episode of this session, from 1
+            "episode_index": self.dataset_episodes,  # the dataset index of the current/next episode (0-based)
             "episodes_saved": self.saved,
             "attempts": self.attempts,
             "target": self.config.num_episodes,

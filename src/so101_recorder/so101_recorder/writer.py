@@ -284,7 +284,7 @@ class DatasetWriter:
             self._episode = None
             self._saved_this_session = True
             self.last_save_s = time.perf_counter() - start
-            logger.info("saved episode %d: %d frames, %d slot(s) without a frame, in %.2f s", index,
+            logger.info("wrote episode_index %d: %d frames, %d slot(s) without a frame, in %.2f s", index,
                         episode.rows, episode.skipped, self.last_save_s)
             return index
 
@@ -329,6 +329,9 @@ class DatasetWriter:
     def _open(self) -> LeRobotDataset:
         cfg = self.config
         root = cfg.root
+        if root.exists() and not root.is_dir():
+            raise WriterConfigError(f"root {root}: expected a directory (a LeRobot dataset to add to, or a new "
+                                    "one), found a file; choose another dataset path")
         if root.exists():
             recover(root)
             shutil.rmtree(root / TEMP_DIR_NAME, ignore_errors=True)
