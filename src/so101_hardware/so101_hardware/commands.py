@@ -23,12 +23,16 @@ JOINTS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_ro
 def parse_ids(text: str) -> list[int]:
     """``"1-6"`` -> [1..6]; ``"1,2,7-8"`` -> [1, 2, 7, 8]."""
     ids: list[int] = []
-    try:
-        for part in text.split(","):
-            first, _, last = part.strip().partition("-")
-            ids += range(int(first), int(last or first) + 1)
-    except ValueError:
-        raise ValueError(f"servo ids: expected a list like 1-6 or 1,2,5-6, got {text!r}") from None
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise ValueError(f"servo ids: expected a list like 1-6 or 1,2,5-6, got {text!r}") from None
+        if low > high:
+            raise ValueError(f"servo ids: range {part.strip()!r} runs backwards in {text!r}; "
+                             f"expected first <= last, like {high}-{low}")
+        ids += range(low, high + 1)
     if not ids or len(set(ids)) != len(ids) or not all(0 <= i <= 252 for i in ids):
         raise ValueError(f"servo ids: expected distinct ids in 0..252, got {text!r}")
     return ids
@@ -153,17 +157,20 @@ def run_emulate(args: argparse.Namespace) -> int:
     if args.sweep:
         for k, servo_id in enumerate(ids):
             emulator.start_sweep(servo_id, amplitude=900.0, period=1.0 + 0.25 * k)
-    # End cleanly (closing the pty, removing the link) on Ctrl-C and on SIGTERM, also when started
-    # in the background (where a shell leaves SIGINT ignored).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with PtyBus(emulator, args.link) as bus:
+    bus = PtyBus(emulator, args.link)
+    bus.open()  # a bad --link fails here, before any signal handler changes
+    try:
+        # End cleanly (closing the pty, removing the link) on Ctrl-C and on SIGTERM, also when
+        # started in the background (where a shell leaves SIGINT ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         link = f" (link {bus.link})" if bus.link else ""
         print(f"Feetech STS3215 bus emulator: servos {ids} on {bus.path}{link}", flush=True)
         print(f"try: sim2real calibrate --port {bus.link or bus.path} --id emulated --yes --record-seconds 5\n"
               f"Ctrl-C to stop", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            return 0
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        bus.close()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from so101_hardware.errors import HardwareError
 from so101_hardware.feetech_protocol import (
     BROADCAST_ID, MODEL_STS3215, REGISTERS, ErrorBit, Instruction, Packet, PacketParser, decode_sign_magnitude,
     encode_sign_magnitude, from_bytes, packet, to_bytes,
@@ -325,6 +326,16 @@ class FeetechBusEmulator:
             servo.sweep = Sweep(servo.position, amplitude, period, self.clock())
 
 
+def _check_link_path(link: Path) -> None:
+    """The link may replace an old symlink (an earlier emulator's), never a file or a directory."""
+    if os.path.lexists(link) and not link.is_symlink():
+        kind = "a directory" if link.is_dir() else "a file"
+        raise HardwareError(f"--link {link}: is {kind}, not a symlink an emulator made; "
+                            f"choose another path or remove it")
+    if not link.parent.is_dir():
+        raise HardwareError(f"--link {link}: folder {link.parent} does not exist")
+
+
 class PtyBus:
     """Serves a ``FeetechBusEmulator`` on a pseudo-terminal; ``path`` (or ``link``) is the port to open.
 
@@ -341,6 +352,8 @@ class PtyBus:
         self._running = False
 
     def open(self) -> str:
+        if self.link is not None:
+            _check_link_path(self.link)
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no line discipline: bytes pass through as on a UART
         self.path = os.ttyname(self._slave)

@@ -40,6 +40,23 @@ def test_parse_ids():
     for bad in ("", "a-b", "3-1", "1,1", "300"):
         with pytest.raises(ValueError, match="servo ids"):
             parse_ids(bad)
+    with pytest.raises(ValueError, match=r"range '6-1' runs backwards in '6-1'; expected first <= last, like 1-6"):
+        parse_ids("6-1")
+
+
+def test_emulate_refuses_bad_ids_and_a_link_onto_a_file_in_one_line(tmp_path, capsys):
+    assert main(["emulate", "feetech", "--ids", "6-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sim2real: error: servo ids: range '6-1' runs backwards") and err.count("\n") == 1
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me")
+    assert main(["emulate", "feetech", "--link", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"sim2real: error: --link {taken}: is a file, not a symlink an emulator made; " \
+                  "choose another path or remove it\n"
+    assert taken.read_text() == "keep me"
+    assert main(["emulate", "feetech", "--link", str(tmp_path / "no" / "tty")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_emulate_serves_a_bus_on_a_pty_and_cleans_up(emulate):
