@@ -64,6 +64,8 @@ def load_calibration(path: Path, joint_names: list[str], *, arm_id: str = "", ro
                      ) -> dict[str, MotorCalibration]:
     """Read a LeRobot calibration file and check it covers ``joint_names`` with sane values."""
     path = Path(path)
+    if path.is_dir():
+        raise CalibrationError(path, "is a directory; expected a LeRobot calibration JSON file")
     if not path.is_file():
         raise CalibrationMissingError(path, arm_id or path.stem, role)
     try:

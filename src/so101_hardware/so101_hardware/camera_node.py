@@ -33,6 +33,7 @@ REOPEN_PERIOD_S = 2.0
 class CameraNode(Node):
     def __init__(self) -> None:
         super().__init__("camera")
+        self.source: FrameSource | None = None  # first: destroy_node of a half-built node reads it
         p = declare(self, {"camera_name": "", "width": 640, "height": 480, "fps": 30.0, "loop": True,
                            "frame_id": "", "fovy_deg": 0.0, "robot_config": ""})
         # `source:=0` arrives as an integer, `source:=/dev/video0` as a string: accept both.
@@ -47,7 +48,6 @@ class CameraNode(Node):
         self.image_pub = self.create_publisher(Image, f"{self.camera_name}/image_raw", 10)
         self.info_pub = self.create_publisher(CameraInfo, f"{self.camera_name}/camera_info", 10)
         self.diagnostics = DiagnosticsPublisher(self, hardware_id=self.config.source)
-        self.source: FrameSource | None = None
         self.problem = ""
         self.frames = 0
         self._next_open = 0.0
@@ -86,9 +86,11 @@ class CameraNode(Node):
         self.frames += 1
 
     def destroy_node(self) -> None:
-        if self.source is not None:
-            self.source.close()
-        super().destroy_node()
+        try:
+            if self.source is not None:
+                self.source.close()
+        finally:
+            super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:

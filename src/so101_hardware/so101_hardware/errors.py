@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from so101_common.errors import UserError
 
-class HardwareError(Exception):
+
+class HardwareError(UserError):
     """Base class of every error raised by the hardware drivers."""
 
 

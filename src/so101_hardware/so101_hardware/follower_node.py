@@ -27,12 +27,15 @@ from so101_hardware.errors import HardwareError
 from so101_hardware.ros_diagnostics import DiagnosticsPublisher
 from so101_hardware.safety import StallConfig
 from so101_hardware.so101_arm import So101Arm
+from so101_hardware.transport import check_port
 
 
 class FollowerNode(Node):
     def __init__(self) -> None:
         super().__init__("follower")
+        self.follower: Follower | None = None  # first: destroy_node of a half-built node reads it
         robot, arm_config, control_hz, reconnect = arm_parameters(self, "follower", "my_follower", "/dev/ttyACM0")
+        check_port(arm_config.port)
         p = declare(self, {
             "watchdog_timeout_s": 0.5,
             "stall_load": [0.6, 0.85, 0.75, 0.6, 0.6, 0.2],  # |Present_Load| fraction per joint
@@ -87,10 +90,12 @@ class FollowerNode(Node):
 
     def destroy_node(self) -> None:
         try:
-            self.follower.close(torque_off=True)
+            if self.follower is not None:
+                self.follower.close(torque_off=True)
         except HardwareError as err:
             self.get_logger().error(f"could not switch torque off on shutdown: {err}")
-        super().destroy_node()
+        finally:
+            super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:

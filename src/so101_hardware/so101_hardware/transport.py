@@ -8,10 +8,10 @@ or a remote bus (``socket://host:port``, ``rfc2217://host:port``).
 
 from __future__ import annotations
 
-from typing import Protocol
-
+import os
 import termios
 import time
+from typing import Protocol
 
 import scservo_sdk as scs
 import serial
@@ -35,6 +35,13 @@ class Transport(Protocol):
     def read(self, size: int) -> bytes:
         """Whatever is available now, up to ``size`` bytes (never blocks)."""
     def discard_input(self) -> None: ...
+
+
+def check_port(name: str) -> None:
+    """A device path (not a ``socket://``-style URL) must exist: a node refuses to start on a
+    misspelled port instead of retrying it forever. (A port that vanishes later is retried.)"""
+    if "://" not in name and not os.path.exists(name):
+        raise PortError(name, "no such device")
 
 
 class SerialTransport:

@@ -40,6 +40,7 @@ MODES = ("lockstep", "realtime")
 class PolicyNode(Node):
     def __init__(self) -> None:
         super().__init__("policy")
+        self.scheduler: AsyncChunkScheduler | None = None  # first: destroy_node of a half-built node reads it
         spec = self.declare_parameter("policy", "expert").value
         contract = self.declare_parameter("contract", "so101_pick_place").value
         robot_config = self.declare_parameter("robot_config", "").value
@@ -64,7 +65,6 @@ class PolicyNode(Node):
         self._newest_stamp = -1  # a reset discards everything up to the newest stamp seen
         self._stale_until = -1
         self._published_chunk = None
-        self.scheduler = None
         if self.mode == "realtime" and isinstance(self.policy, ChunkingPolicy):
             self.scheduler = AsyncChunkScheduler(self.policy, period_s=1.0 / control_hz)
 
@@ -194,9 +194,11 @@ class PolicyNode(Node):
         self.diag_pub.publish(msg)
 
     def destroy_node(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.close()
-        super().destroy_node()
+        try:
+            if self.scheduler is not None:
+                self.scheduler.close()
+        finally:
+            super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> None:

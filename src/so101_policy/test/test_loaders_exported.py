@@ -3,11 +3,14 @@ name the file and the field."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 import yaml
 
+from so101_policy.errors import CheckpointFileError
 from so101_policy.interface import Feature
 from so101_policy.loaders import load_policy
 from so101_policy.loaders.errors import SidecarError
@@ -207,3 +210,25 @@ def test_missing_and_unparsable_sidecar(tmp_path):
         SidecarError, match=rf"^{sidecar}: <file>: expected a YAML sidecar .*found no such file"
     ):
         load_policy(model_path)
+
+
+def _truncate(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("kind,suffix,expected", [
+    ("torchscript", ".pt", "expected a TorchScript module (torch.jit.save)"),
+    ("onnx", ".onnx", "expected an ONNX model onnxruntime loads"),
+])
+@pytest.mark.parametrize("damage", [_truncate, lambda p: p.write_bytes(b"\x00not a model" * 8)],
+                         ids=["truncated", "garbage"])
+def test_corrupt_export_is_one_line_naming_the_file(tmp_path, kind, suffix, expected, damage):
+    torch.manual_seed(4)
+    model = Path(export(Mlp(), tmp_path / f"m{suffix}", kind, sidecar_mapping()))
+    damage(model)
+    with pytest.raises(CheckpointFileError) as error:
+        load_policy(str(model))
+    message = str(error.value)
+    assert message.startswith(f"{model}: {expected}, but ") and "truncated or corrupt" in message
+    assert "\n" not in message and len(message) < 400

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from so101_policy.errors import PolicyLoadError
+from so101_policy.errors import CheckpointFileError, PolicyLoadError
 from so101_policy.interface import Feature, Policy
 from so101_policy.loaders import load_policy
 from so101_policy.loaders.errors import ObservationError
@@ -141,3 +141,46 @@ def test_highest_numbered_checkpoint_without_last_link(trained, tmp_path):
         for f in trained[2].iterdir():
             shutil.copy(f, tmp_path / "checkpoints" / step / "pretrained_model")
     assert find_pretrained_dir(tmp_path) == tmp_path / "checkpoints" / "000010" / "pretrained_model"
+
+
+def _truncate(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+NORMALIZER_STATE = "policy_preprocessor_step_3_normalizer_processor.safetensors"
+UNNORMALIZER_STATE = "policy_postprocessor_step_0_unnormalizer_processor.safetensors"
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("model.safetensors", "expected a safetensors file, but its header is unreadable"),
+    (NORMALIZER_STATE, "expected a safetensors file, but its header is unreadable"),
+    ("config.json", "expected a LeRobot policy config (JSON), but it does not parse"),
+    ("policy_postprocessor.json", "expected a LeRobot processor pipeline (JSON), but it does not parse"),
+])
+def test_truncated_checkpoint_file_is_one_line_naming_it(trained, tmp_path, name, expected):
+    copy = shutil.copytree(trained[2], tmp_path / "pretrained_model")
+    assert (copy / NORMALIZER_STATE).is_file() and (copy / UNNORMALIZER_STATE).is_file()  # the layout we damage
+    _truncate(copy / name)
+    with pytest.raises(CheckpointFileError) as error:
+        load_policy(str(copy))
+    message = str(error.value)
+    assert message.startswith(f"{copy / name}: {expected}") and "truncated or corrupt" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name,processor", [(NORMALIZER_STATE, "policy_preprocessor.json"),
+                                            (UNNORMALIZER_STATE, "policy_postprocessor.json")])
+def test_missing_processor_state_is_named_instead_of_a_hub_lookup(trained, tmp_path, name, processor):
+    copy = shutil.copytree(trained[2], tmp_path / "pretrained_model")
+    (copy / name).unlink()
+    with pytest.raises(PolicyLoadError, match=rf"^LeRobot checkpoint {copy} lacks {name}, the state .* of {processor}"):
+        load_policy(str(copy))
+
+
+def test_config_that_lerobot_cannot_decode_names_the_file(trained, tmp_path):
+    copy = shutil.copytree(trained[2], tmp_path / "pretrained_model")
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").write_text(json.dumps({**config, "chunk_sise": 3}))
+    with pytest.raises(PolicyLoadError, match=rf"^{copy / 'config.json'}: not a LeRobot 0.4.4 policy config: .*chunk_sise"):
+        load_policy(str(copy))

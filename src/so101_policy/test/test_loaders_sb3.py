@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import numpy as np
 import pytest
 import yaml
 from stable_baselines3 import A2C, DDPG, DQN, PPO, SAC, TD3
 
+from so101_policy.errors import CheckpointFileError, PolicyLoadError
 from so101_policy.interface import Feature
 from so101_policy.loaders import load_policy
 from so101_policy.loaders.errors import SidecarError
@@ -84,3 +87,33 @@ def test_algorithm_is_detected_from_the_zip(algorithm, tmp_path):
     path = tmp_path / f"{algorithm.__name__}.zip"
     algorithm("MlpPolicy", env, policy_kwargs={"net_arch": [8]}, device="cpu").save(path)
     assert detect_algorithm(path) == algorithm.__name__
+
+
+def _rewrite_member(path, member: str, data: bytes | None) -> None:
+    """Replace one entry of the zip (None: cut it to half its size)."""
+    with zipfile.ZipFile(path) as archive:
+        items = {name: archive.read(name) for name in archive.namelist()}
+    items[member] = items[member][: len(items[member]) // 2] if data is None else data
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in items.items():
+            archive.writestr(name, content)
+
+
+def test_truncated_zip_is_one_line_naming_the_file(ppo_zip, tmp_path):
+    copy = tmp_path / "cut.zip"
+    data = ppo_zip[0].read_bytes()
+    copy.write_bytes(data[: len(data) // 2])
+    with pytest.raises(PolicyLoadError, match=rf"^{copy} is not a Stable-Baselines3 save file .*truncated or corrupt"):
+        load_policy(str(copy), layout=LAYOUT)
+
+
+@pytest.mark.parametrize("layout", [LAYOUT, {**LAYOUT, "algorithm": "PPO"}], ids=["detected", "named"])
+def test_truncated_weights_inside_the_zip_name_the_file(ppo_zip, tmp_path, layout):
+    copy = tmp_path / "weights.zip"
+    copy.write_bytes(ppo_zip[0].read_bytes())
+    _rewrite_member(copy, "policy.pth", None)
+    with pytest.raises(CheckpointFileError) as error:
+        load_policy(str(copy), layout=layout)
+    message = str(error.value)
+    assert message.startswith(f"{copy}: expected a Stable-Baselines3 PPO save file, but PytorchStreamReader")
+    assert "\n" not in message and len(message) < 400

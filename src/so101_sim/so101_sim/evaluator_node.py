@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import Image, JointState
@@ -29,7 +30,7 @@ from std_srvs.srv import Trigger
 from tqdm import tqdm
 
 from so101_common.features import stamp_ns
-from so101_common.node_runner import run_node
+from so101_common.node_runner import EXIT_INTERRUPTED, run_node, shutdown_requested
 from so101_sim.bridge_node import STATUS_QOS
 from so101_sim.evaluation import print_report, summarize, write_report
 from so101_sim.ros_conversions import image_array
@@ -176,18 +177,23 @@ class Evaluator(Node):
         code = 0
         try:
             (self._record if self.recorder else self._evaluate)(episodes)
-        except EvaluationError as err:
-            print(f"error: {err}", file=sys.stderr, flush=True)
-            code = 1
-        except KeyboardInterrupt:
-            code = 130  # the launch stops the recorder too: it discards the partial episode and finalizes
+        except (KeyboardInterrupt, ExternalShutdownException):
+            code = EXIT_INTERRUPTED  # the launch stops the recorder too: it discards the partial episode and finalizes
+        except Exception as err:
+            if shutdown_requested():  # SIGINT/SIGTERM took the ROS context down under a service call or spin
+                code = EXIT_INTERRUPTED
+            elif isinstance(err, EvaluationError):
+                print(f"error: {err}", file=sys.stderr, flush=True)
+                code = 1
+            else:
+                raise
         finally:
             if self._video is not None:
                 self._video.close()
         meta = {"complete": code == 0, "n_requested": self.n_episodes}
         if self.recorder:
             meta.update(keep=self.keep, n_attempts=len(episodes), n_saved=sum(e["saved"] for e in episodes))
-            if code != 130:
+            if code != EXIT_INTERRUPTED:
                 code = self._stop_recorder(meta) or code
                 meta["complete"] = code == 0
         if not episodes:

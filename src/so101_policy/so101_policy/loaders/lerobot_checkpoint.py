@@ -9,9 +9,12 @@ Accepted, in this order:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
-from so101_policy.errors import PolicyLoadError
+from so101_common.errors import brief
+from so101_policy.errors import CheckpointFileError, PolicyLoadError
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -61,4 +64,48 @@ def _checked(pretrained: Path) -> Path:
             else ""
         )
         raise PolicyLoadError(f"LeRobot checkpoint {pretrained} lacks {', '.join(missing)}{hint}")
+    check_files(pretrained)
     return pretrained
+
+
+def check_files(pretrained: Path) -> None:
+    """Read what LeRobot will read, so that a truncated or corrupt file is named here instead of
+    surfacing as a SafetensorError, JSONDecodeError or a Hub look-up of the folder's path: the
+    JSON files parse, every processor state file they name is there, and every safetensors file
+    has an intact header that covers the file (safetensors checks the size; tensor bytes carry no
+    checksum, so damage inside them is not found)."""
+    read_json(pretrained / CONFIG, "a LeRobot policy config (JSON)")
+    check_safetensors(pretrained / WEIGHTS)
+    for name in (PREPROCESSOR, POSTPROCESSOR):
+        pipeline = read_json(pretrained / name, "a LeRobot processor pipeline (JSON)")
+        steps = pipeline.get("steps") if isinstance(pipeline, dict) else None
+        if not isinstance(steps, list):
+            raise CheckpointFileError(pretrained / name, "a LeRobot processor pipeline (JSON with a 'steps' list)",
+                                      f"it holds {type(steps).__name__ if steps is not None else 'no steps'}")
+        for index, step in enumerate(steps):
+            state_file = step.get("state_file") if isinstance(step, dict) else None
+            if state_file is None:
+                continue
+            path = pretrained / state_file
+            if not path.is_file():
+                raise PolicyLoadError(f"LeRobot checkpoint {pretrained} lacks {state_file}, the state (normalisation "
+                                      f"statistics) of step {index} ({step.get('registry_name')}) of {name}: copy "
+                                      "the whole pretrained_model folder again")
+            check_safetensors(path)
+
+
+def read_json(path: Path, expected: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointFileError(path, expected, f"it does not parse ({brief(err)})") from err
+
+
+def check_safetensors(path: Path) -> None:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as file:
+            file.keys()
+    except SafetensorError as err:
+        raise CheckpointFileError(path, "a safetensors file", f"its header is unreadable ({brief(err)})") from err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import draccus
 import numpy as np
 import torch
 from lerobot.configs.policies import PreTrainedConfig
@@ -22,9 +23,12 @@ from lerobot.processor import (
     UnnormalizerProcessorStep,
 )
 
-from so101_policy.errors import PolicyLoadError
+from safetensors import SafetensorError
+
+from so101_common.errors import brief
+from so101_policy.errors import CheckpointFileError, PolicyLoadError
 from so101_policy.interface import Feature, Observation
-from so101_policy.loaders.lerobot_checkpoint import find_pretrained_dir
+from so101_policy.loaders.lerobot_checkpoint import CONFIG, WEIGHTS, find_pretrained_dir
 from so101_policy.loaders.observations import check_observation, is_image, served_feature
 
 CHUNK_FROM_ONE_OBSERVATION = ("act", "pi0", "pi05", "smolvla")
@@ -125,8 +129,11 @@ def load_lerobot_policy(path: str | Path, *, device: str = "cpu", task: str | No
 
     ``task`` is the language instruction, required by policies whose processor tokenises one.
     """
-    pretrained = find_pretrained_dir(path)
-    config = PreTrainedConfig.from_pretrained(pretrained)
+    pretrained = find_pretrained_dir(path)  # also checks that its files are complete and readable
+    try:
+        config = PreTrainedConfig.from_pretrained(pretrained)
+    except draccus.utils.ParsingError as err:
+        raise PolicyLoadError(f"{pretrained / CONFIG}: not a LeRobot 0.4.4 policy config: {brief(err)}") from err
     config.device = device
     if hasattr(config, "pretrained_backbone_weights"):  # ACT, Diffusion: ImageNet weights by default
         config.pretrained_backbone_weights = None  # model.safetensors holds the trained ones: no download
@@ -134,12 +141,18 @@ def load_lerobot_policy(path: str | Path, *, device: str = "cpu", task: str | No
         policy_class = get_policy_class(config.type)
     except ValueError as err:
         raise PolicyLoadError(f"{pretrained}: LeRobot 0.4.4 knows no policy type {config.type!r}") from err
-    policy = policy_class.from_pretrained(pretrained, config=config)
-    preprocessor, postprocessor = make_pre_post_processors(
-        config,
-        pretrained_path=str(pretrained),
-        preprocessor_overrides={"device_processor": {"device": device}},
-    )
+    try:
+        policy = policy_class.from_pretrained(pretrained, config=config)
+    except SafetensorError as err:  # find_pretrained_dir read its header; the tensors did not load
+        raise CheckpointFileError(pretrained / WEIGHTS, f"the {config.type} weights", brief(err)) from err
+    try:
+        preprocessor, postprocessor = make_pre_post_processors(
+            config,
+            pretrained_path=str(pretrained),
+            preprocessor_overrides={"device_processor": {"device": device}},
+        )
+    except SafetensorError as err:
+        raise CheckpointFileError(pretrained, "the processors' statistics", brief(err)) from err
     if task is None and any(isinstance(s, TokenizerProcessorStep) for s in preprocessor.steps):
         raise PolicyLoadError(
             f"{pretrained}: policy type {config.type!r} reads a task instruction; pass task=..."

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from so101_policy.errors import PolicyLoadError
+from so101_common.errors import brief
+from so101_policy.errors import CheckpointFileError
 from so101_policy.loaders.exported import ExportedPolicy, check_names, check_shape, load_exported
 from so101_policy.loaders.sidecar import Sidecar
 
@@ -17,8 +18,8 @@ class OnnxRunner:
     def __init__(self, model: Path, sidecar: Sidecar, sidecar_file: Path) -> None:
         try:
             self.session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-        except Exception as err:  # onnxruntime raises its own exception types
-            raise PolicyLoadError(f"{model}: onnxruntime cannot load it: {err}") from err
+        except Exception as err:  # onnxruntime raises its own exception types (INVALID_PROTOBUF, ...)
+            raise CheckpointFileError(model, "an ONNX model onnxruntime loads", brief(err)) from err
         inputs = {i.name: i.shape for i in self.session.get_inputs()}
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
         check_names(sidecar, sidecar_file, list(inputs), list(outputs))

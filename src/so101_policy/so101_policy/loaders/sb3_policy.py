@@ -8,6 +8,7 @@ Prediction is deterministic.
 from __future__ import annotations
 
 import json
+import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from so101_policy.errors import PolicyLoadError
+from so101_common.errors import brief
+from so101_policy.errors import CheckpointFileError, PolicyLoadError
 from so101_policy.interface import Feature, Observation
 from so101_policy.loaders.errors import SidecarError
 from so101_policy.loaders.observations import check_observation
@@ -57,9 +59,14 @@ def load_sb3_policy(path: Path, *, layout: dict[str, Any] | None = None, device:
         data = read_mapping(sidecar, what="observation layout and action mapping; or pass layout=")
         parsed = layout_from_mapping(data, sidecar, algorithms=ALGORITHMS)
     algorithm = parsed.algorithm or detect_algorithm(path)
+    _saved_data(path)  # a zip with a readable 'data' entry, also when the layout names the algorithm
     import stable_baselines3
 
-    model = getattr(stable_baselines3, algorithm).load(path, device=device, custom_objects=_INFERENCE_ONLY)
+    try:
+        model = getattr(stable_baselines3, algorithm).load(path, device=device, custom_objects=_INFERENCE_ONLY)
+    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, RuntimeError) as err:
+        # torch.load of a truncated policy.pth inside the zip: RuntimeError "PytorchStreamReader failed ..."
+        raise CheckpointFileError(path, f"a Stable-Baselines3 {algorithm} save file", brief(err)) from err
     return Sb3Policy(model, parsed)
 
 
@@ -86,9 +93,10 @@ def _saved_data(path: Path) -> dict[str, Any]:
     try:
         with zipfile.ZipFile(path) as archive:
             return json.loads(archive.read("data"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as err:
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError) as err:
         raise PolicyLoadError(
-            f"{path} is not a Stable-Baselines3 save file (no readable 'data' entry): {err}"
+            f"{path} is not a Stable-Baselines3 save file (no readable 'data' entry: {brief(err)}); "
+            "if it is one, it is truncated or corrupt: copy it again"
         ) from err
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from so101_policy.errors import PolicyError, PolicyLoadError
+from so101_common.errors import brief
+from so101_policy.errors import CheckpointFileError, PolicyError
 from so101_policy.loaders.exported import ExportedPolicy, check_names, load_exported
 from so101_policy.loaders.sidecar import Sidecar
 
@@ -19,8 +20,8 @@ class TorchScriptRunner:
     def __init__(self, model: Path, sidecar: Sidecar, sidecar_file: Path) -> None:
         try:
             self.module = torch.jit.load(str(model), map_location="cpu").eval()
-        except RuntimeError as err:
-            raise PolicyLoadError(f"{model}: not a TorchScript module: {err}") from err
+        except (RuntimeError, ValueError) as err:  # a truncated or foreign file: "PytorchStreamReader failed ..."
+            raise CheckpointFileError(model, "a TorchScript module (torch.jit.save)", brief(err)) from err
         self._arguments = [a.name for a in self.module.forward.schema.arguments[1:]]  # [0] is self
         check_names(sidecar, sidecar_file, self._arguments, None)
 
