@@ -27,7 +27,7 @@ DEADLINE_S = 300.0  # generous: a loaded machine runs the sim, the policy and th
 STARTED = re.compile(r"^\[launch\] (\w+): started \S+ with pid (\d+)")
 N_EPISODES = 20  # more than finish before the signals: the run is always cut short
 REPO = "local/so101_pick_place"
-SAVED = r"^\[recorder\] \[INFO\] .*: saved episode \d+: \d+ frames"  # the dataset writer's log of a save
+SAVED = r"^\[recorder\] \[INFO\] .*: wrote episode_index \d+: \d+ frames"  # the dataset writer's log of a save
 
 
 class Graph:

@@ -77,6 +77,10 @@ SESSION_TICK_S = 0.1  # episode timing resolution (node clock)
 STATUS_PERIOD_S = 1.0  # status republish (steady clock)
 EXIT_GRACE_S = 0.3  # after stop: let the reply and the last status go out
 WARNINGS_KEPT = 5
+# Messages queued per stream while the node is busy (saving an episode, encoding video on a loaded
+# machine): 2 s of 30 fps images, 10 s of joint states, before a late message is dropped.
+IMAGE_QUEUE_DEPTH = 60
+VECTOR_QUEUE_DEPTH = 300
 
 
 class RosLogHandler(logging.Handler):
@@ -184,8 +188,9 @@ class RecorderNode(Node):
             raise ValueError(f"feature {binding.name}: the recorder records JointState and Image streams, "
                              f"not {binding.type}")
         reference = self.frame_clock == "reference" and binding.name == "observation.state"
+        depth = IMAGE_QUEUE_DEPTH if kind is Image else VECTOR_QUEUE_DEPTH
         self._stream_subscriptions[binding.name] = self.create_subscription(
-            kind, binding.topic, lambda m, b=binding: self._on_message(b, m, convert, reference), 10)
+            kind, binding.topic, lambda m, b=binding: self._on_message(b, m, convert, reference), depth)
 
     def _on_message(self, binding: FeatureBinding, msg: JointState | Image,
                     convert: Callable[[FeatureBinding, Any], np.ndarray], reference: bool) -> None:
