@@ -16,8 +16,8 @@ if [ "${1:-}" != "--no-install" ] && [ -f "$_so101_root/install/setup.bash" ]; t
   source "$_so101_root/install/setup.bash"
   # The project command `sim2real` (the bringup package's only executable).
   case ":$PATH:" in
-    *":$_so101_root/install/so101/lib/so101:"*) ;;
-    *) export PATH="$_so101_root/install/so101/lib/so101:$PATH" ;;
+    *":$_so101_root/install/sim2real_bringup/lib/sim2real_bringup:"*) ;;
+    *) export PATH="$_so101_root/install/sim2real_bringup/lib/sim2real_bringup:$PATH" ;;
   esac
   # rclpy's own share (interfaces) lives in the venv when ROS 2 comes from wheels.
   case ":${AMENT_PREFIX_PATH:-}:" in

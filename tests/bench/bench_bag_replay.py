@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "src" / "so101_trainer" / "test"))
+sys.path.insert(0, str(ROOT / "src" / "core" / "sim2real_recorder" / "test"))
 
 
 def read_only(bag: Path, deserialize: bool) -> tuple[int, float]:
@@ -49,8 +49,8 @@ def main() -> None:
 
     from test_bag_replay import CONTRACT, write_bag
 
-    from so101_recorder import writer as _writer  # noqa: F401 - import torch/LeRobot outside the timing
-    from so101_trainer.bag_replay import convert
+    from sim2real_recorder import writer as _writer  # noqa: F401 - import torch/LeRobot outside the timing
+    from sim2real_recorder.bag_replay import convert
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -18,9 +18,9 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 from tqdm import tqdm  # noqa: E402
 
-from so101_policy.expert import PickPlaceExpert  # noqa: E402
-from so101_sim.evaluation import summarize  # noqa: E402
-from so101_sim.sim import Sim  # noqa: E402
+from so101.pick_place.expert import PickPlaceExpert  # noqa: E402
+from sim2real_sim.evaluation import summarize  # noqa: E402
+from sim2real_sim.sim import Sim, SimConfig  # noqa: E402
 
 
 def run_episode(sim: Sim, expert: PickPlaceExpert, seed: int) -> dict:
@@ -38,14 +38,14 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100, help="run seeds 0..episodes-1")
     args = parser.parse_args()
 
-    sim, expert = Sim(), PickPlaceExpert()
+    sim, expert = Sim(SimConfig(scene="so101_pick_place")), PickPlaceExpert()
     episodes, walls = [], []
     for seed in tqdm(range(args.episodes), desc="episodes", unit="ep"):
         start = time.perf_counter()
         episodes.append(run_episode(sim, expert, seed))
         walls.append(time.perf_counter() - start)
 
-    report = summarize(episodes, meta={"policy": "expert"})
+    report = summarize(episodes, type(sim.task), meta={"policy": "expert"})
     low, high = report["success_rate_ci95"]
     n_success, n = report["n_success"], report["n_episodes"]
     print(

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from so101_policy.interface import Observation, Policy
-from so101_policy.loaders import load_policy
+from sim2real_policy.interface import Observation, Policy
+from sim2real_policy.loaders import load_policy
 
 CAMERAS = ("overhead_cam", "wrist_cam")
 IMAGE_SHAPE = (96, 128)
@@ -172,7 +172,7 @@ def control_loop(act: Callable[[Observation], object], observations: Sequence[Ob
 
 
 def loop_report(policy: Policy, observations: Sequence[Observation], seconds: float) -> None:
-    from so101_policy.scheduler import AsyncChunkScheduler
+    from sim2real_policy.scheduler import AsyncChunkScheduler
 
     policy.reset()
     sync, _ = control_loop(policy.select_action, observations, seconds)
@@ -218,7 +218,7 @@ def main() -> None:
         )
         report("PyTorch (LeRobot checkpoint)", policy, args)
         if args.onnx:
-            from so101_policy.loaders.act_onnx import export_act_onnx
+            from sim2real_policy.exporters.act_onnx import export_act_onnx
 
             start = time.perf_counter()
             onnx_path, _ = export_act_onnx(checkpoint, Path(tmp) / "act.onnx")

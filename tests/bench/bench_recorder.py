@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-from so101_common.contract import load_contract
-from so101_recorder.errors import GapError
-from so101_recorder.sync import StreamSynchronizer
-from so101_recorder.writer import DatasetWriter, WriterConfig, features_from_contract
+from sim2real_common.contract import load_contract
+from sim2real_recorder.errors import GapError
+from sim2real_recorder.sync import StreamSynchronizer
+from sim2real_recorder.writer import DatasetWriter, WriterConfig, features_from_contract
 
 NS = 1_000_000_000
 CAMERAS = ("overhead_cam", "wrist_cam", "side_cam", "top_cam")

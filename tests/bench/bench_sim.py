@@ -18,7 +18,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
-from so101_sim.sim import Sim  # noqa: E402
+from sim2real_sim.sim import Sim, SimConfig  # noqa: E402
 
 
 def _rate(fn, seconds: float) -> tuple[float, int]:
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
     args = parser.parse_args()
 
-    sim = Sim()
+    sim = Sim(SimConfig(scene="so101_pick_place"))
     sim.reset(0)
     target = np.array(sim.model.key("home").ctrl)
 

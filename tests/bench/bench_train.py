@@ -3,7 +3,7 @@
 Default-size ACT (LeRobot 0.4.4 ``ACTConfig`` defaults: chunk 100, dim_model 512, 4 encoder / 1
 decoder layers, VAE, ResNet-18 backbone with random weights) on a LeRobot dataset with the joint
 state and two 96x128 cameras (overhead_cam, wrist_cam; AV1 videos decoded by torchcodec), batch
-8, trained by ``so101_trainer.training.train`` -- what ``sim2real train`` runs. Reported after
+8, trained by ``sim2real_trainer.training.train`` -- what ``sim2real train`` runs. Reported after
 ``--warmup`` steps: steps/s, samples/s, and the per-step split between data loading (decode +
 preprocess) and the update (forward, backward, optimizer), from LeRobot's own meters.
 
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from so101_policy.testing_utils import make_tiny_dataset
-from so101_trainer.training import TrainOptions, train
+from sim2real_policy.testing_utils import make_tiny_dataset
+from sim2real_trainer.training import TrainOptions, train
 
 CAMERAS = {"overhead_cam": (96, 128), "wrist_cam": (96, 128)}
 VISION = {"pretrained_backbone_weights": "null"}
@@ -88,7 +88,7 @@ def main() -> None:
                 bench(dataset, Path(tmp) / f"run_{workers}", steps=args.steps, warmup=args.warmup,
                       batch_size=batch, num_workers=workers, overrides=VISION)
         if "state" in args.variant:
-            from so101_trainer.sim_demos import record_expert_demos
+            from sim2real_trainer.sim_demos import record_expert_demos
 
             summary = record_expert_demos(Path(tmp) / "state_demos", 4, cameras={}, environment_state=True)
             batch = args.batch_size or 32

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from conftest import WORKSPACE
-from so101_hardware.feetech_emulator import FeetechBusEmulator, PtyBus
+from feetech.emulator import FeetechBusEmulator, PtyBus
 
-CALIBRATION = WORKSPACE / "config" / "calibration" / "so101_follower_example.json"
+CALIBRATION = WORKSPACE / "src" / "robots" / "so101" / "config" / "calibration" / "so101_follower_example.json"
 IDS = range(1, 7)
 
 

@@ -14,7 +14,7 @@ from sensor_msgs.msg import JointState
 
 from conftest import run_sim2real
 from integration.probe import TopicProbe
-from so101_common.robot_config import load_robot_config
+from sim2real_common.robot_config import load_robot_config
 
 MAX_STEPS = 20
 # The smallest Diffusion config LeRobot 0.4.4 accepts in practice: horizon a multiple of

@@ -23,10 +23,10 @@ from std_srvs.srv import Trigger
 
 from conftest import WORKSPACE, run_sim2real
 from integration.emulated_arms import calibration_files, swept_leader_bus
-from so101_common.ros_testing import stop_node
-from so101_common.contract import load_contract
-from so101_common.robot_config import load_robot_config
-from so101_sim.bridge_node import STATUS_QOS
+from sim2real_common.qos import STATUS_QOS
+from sim2real_common.ros_testing import stop_node
+from sim2real_common.contract import load_contract
+from sim2real_common.robot_config import load_robot_config
 
 REPO = "local/so101_real_test"
 CAMERAS = ("observation.images.overhead_cam", "observation.images.wrist_cam")

@@ -44,11 +44,11 @@ from std_srvs.srv import SetBool, Trigger
 
 from conftest import WORKSPACE
 from integration.emulated_arms import IDS, calibration_files, swept_leader_bus
-from so101_common.ros_testing import stop_node
-from so101_common.robot_config import load_robot_config
-from so101_hardware.feetech_emulator import FeetechBusEmulator, PtyBus
-from so101_hardware.feetech_protocol import ErrorBit
-from so101_sim.bridge_node import STATUS_QOS
+from sim2real_common.qos import STATUS_QOS
+from sim2real_common.ros_testing import stop_node
+from sim2real_common.robot_config import load_robot_config
+from feetech.emulator import FeetechBusEmulator, PtyBus
+from feetech.protocol import ErrorBit
 
 REPO = "local/so101_real_faults"
 CAMERAS = ("observation.images.overhead_cam", "observation.images.wrist_cam")

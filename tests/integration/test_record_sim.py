@@ -11,8 +11,8 @@ import pytest
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
 from conftest import run_sim2real
-from so101_common.contract import load_contract
-from so101_common.robot_config import load_robot_config
+from sim2real_common.contract import load_contract
+from sim2real_common.robot_config import load_robot_config
 
 REPO = "local/so101_pick_place"
 CAMERAS = ("observation.images.overhead_cam", "observation.images.wrist_cam")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import run_sim2real
-from so101_policy.testing_utils import make_tiny_dataset, train_tiny_act
+from sim2real_policy.testing_utils import make_tiny_dataset, train_tiny_act
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from ament_index_python.packages import get_package_share_directory
 
-from so101.graph import NodeSpec
+from sim2real_bringup.graph import NodeSpec
 
 
 class Recorded:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 import fake_launch
-from so101.errors import ArgumentError, LaunchError
-from so101.graph import graph_for_launch_file
-from so101.graph_file import load_graph
+from sim2real_bringup.errors import ArgumentError, LaunchError
+from sim2real_bringup.graph import graph_for_launch_file, graphs_dir
+from sim2real_bringup.graph_file import load_graph
 
 WORKSPACE = Path(__file__).resolve().parents[2]
-LAUNCH_FILES = sorted(p.name for p in (WORKSPACE / "launch").glob("*.launch.py"))
+LAUNCH_FILES = sorted(p.name for p in (WORKSPACE / "src" / "robots" / "so101" / "launch").glob("*.launch.py"))
 
 
 def test_there_are_launch_files():
@@ -23,10 +23,10 @@ def test_there_are_launch_files():
 
 @pytest.mark.parametrize("name", LAUNCH_FILES)
 def test_launch_file_matches_its_graph(name, monkeypatch):
-    source = WORKSPACE / "launch" / name
+    source = WORKSPACE / "src" / "robots" / "so101" / "launch" / name
     tree = ast.parse(source.read_text())
     assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], "import launch lazily"
-    graph = load_graph(graph_for_launch_file(name))
+    graph = load_graph(graph_for_launch_file(name, graphs_dir("so101")))
 
     fake_launch.install(monkeypatch)
     spec = importlib.util.spec_from_file_location(name.replace(".", "_"), source)
@@ -45,9 +45,9 @@ def test_launch_file_matches_its_graph(name, monkeypatch):
 @pytest.mark.parametrize("name", LAUNCH_FILES)
 def test_launch_file_is_strict(name, monkeypatch):
     """An undeclared argument stops the launch before any node; a failing node fails it."""
-    graph = load_graph(graph_for_launch_file(name))
+    graph = load_graph(graph_for_launch_file(name, graphs_dir("so101")))
     fake_launch.install(monkeypatch)
-    spec = importlib.util.spec_from_file_location(name.replace(".", "_"), WORKSPACE / "launch" / name)
+    spec = importlib.util.spec_from_file_location(name.replace(".", "_"), WORKSPACE / "src" / "robots" / "so101" / "launch" / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     entities = module.generate_launch_description().entities

@@ -14,10 +14,10 @@ import yaml
 from ament_index_python.packages import get_package_share_directory
 
 import fake_launch
-from so101.errors import ArgumentError, LaunchError
-from so101.graph import graph_for_launch_file
-from so101.graph_file import load_graph
-from so101.launcher import installed_executable, node_command
+from sim2real_bringup.errors import ArgumentError, LaunchError
+from sim2real_bringup.graph import graph_for_launch_file, graphs_dir
+from sim2real_bringup.graph_file import load_graph
+from sim2real_bringup.launcher import installed_executable, node_command
 
 WORKSPACE = Path(__file__).resolve().parents[2]
 INSTALLED = Path(get_package_share_directory("so101")) / "launch" / "eval_sim.launch.py"
@@ -30,7 +30,7 @@ ARGUMENT_SETS = [
 
 @pytest.fixture
 def graph():
-    return load_graph(graph_for_launch_file("eval_sim.launch.py"))
+    return load_graph(graph_for_launch_file("eval_sim.launch.py", graphs_dir("so101")))
 
 
 @pytest.fixture
@@ -52,14 +52,14 @@ def of_type(entities, cls):
 
 
 def test_launch_file_is_a_shim_over_the_shared_description():
-    source = WORKSPACE / "launch" / "eval_sim.launch.py"
+    source = WORKSPACE / "src" / "robots" / "so101" / "launch" / "eval_sim.launch.py"
     assert INSTALLED.resolve() == source.resolve()
     tree = ast.parse(source.read_text())
     assert not of_type(tree.body, (ast.Import, ast.ImportFrom)), "launch/launch_ros must be imported lazily"
     (function,) = of_type(tree.body, ast.FunctionDef)
     assert function.name == "generate_launch_description"
     imports = [(n.module, [a.name for a in n.names]) for n in of_type(ast.walk(function), ast.ImportFrom)]
-    assert imports == [("so101.launch_description", ["launch_description_for"])]
+    assert imports == [("sim2real_bringup.launch_description", ["launch_description_for"])]
     assert ast.unparse(function.body[-1]) == "return launch_description_for(__file__)"
 
 
@@ -85,11 +85,13 @@ def test_nodes_are_the_ones_so101_launch_starts(fake_entities, graph, given):
 def test_parameters_are_typed(graph):
     sim, policy, evaluator = graph.resolve(ARGUMENT_SETS[1])
     assert [(n.package, n.executable, n.full_name) for n in (sim, policy, evaluator)] == [
-        ("so101_sim", "sim_bridge", "/so101/sim"), ("so101_policy", "policy_node", "/so101/policy"),
-        ("so101_sim", "evaluator", "/so101/evaluator")]
+        ("sim2real_sim", "sim_bridge", "/so101/sim"), ("sim2real_policy", "policy_node", "/so101/policy"),
+        ("sim2real_sim", "evaluator", "/so101/evaluator")]
     assert sim.parameters == {"scene": "so101_pick_place", "seed": 7, "max_steps": 300, "mode": "realtime", "publish_video": True, "whiskers": False}
-    assert policy.parameters == {"policy": "/tmp/policy", "mode": "realtime", "use_sim_time": True}
-    assert evaluator.parameters == {"n_episodes": 3, "report": "out.json", "record_video": True}
+    assert policy.parameters == {"policy": "/tmp/policy", "scene": "so101_pick_place", "mode": "realtime",
+                                 "use_sim_time": True}
+    assert evaluator.parameters == {"scene": "so101_pick_place", "n_episodes": 3, "report": "out.json",
+                                    "record_video": True}
     assert evaluator.shutdown_on_exit and not sim.shutdown_on_exit and not policy.shutdown_on_exit
 
 

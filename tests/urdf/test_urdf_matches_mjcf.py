@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 import yourdfpy
 
-from so101_common.robot_config import RobotConfig, load_robot_config
-from so101_sim import description
-from so101_sim.errors import ModelFileError
-from so101_sim.scenes import load_model, load_spec
+from sim2real_common.robot_config import RobotConfig, load_robot_config
+from so101 import description
+from sim2real_sim.errors import ModelFileError
+from sim2real_sim.scenes import load_model, load_spec
 
 SCENE = "so101_pick_place"
 ARM_BODIES = ("base", "shoulder", "upper_arm", "lower_arm", "wrist", "gripper", "moving_jaw")
@@ -127,7 +127,7 @@ def mjcf() -> Mjcf:
 
 @pytest.fixture(scope="module")
 def config() -> RobotConfig:
-    return load_robot_config()
+    return load_robot_config("so101.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -379,15 +379,13 @@ def test_prefix_applies_to_every_name(config: RobotConfig) -> None:
 # --- locating the xacro -------------------------------------------------------------------------
 
 
-def test_found_without_workspace_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without SO101_WORKSPACE: the so101 package share, else a parent folder of the module."""
-    monkeypatch.delenv("SO101_WORKSPACE", raising=False)
+def test_found_in_the_robot_package() -> None:
     path = description.urdf_path()
-    assert path.name == "so101.urdf.xacro" and path.is_file()
+    assert path.name == "so101.urdf.xacro" and path.is_file() and path.parent.name == "urdf"
     assert load_urdf(description.urdf_xml()).base_link == "base"
 
 
-def test_missing_workspace_urdf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SO101_WORKSPACE", str(tmp_path))
+def test_missing_urdf_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(description, "data_dir", lambda name: tmp_path / name)
     with pytest.raises(ModelFileError, match=str(tmp_path / "urdf" / "so101.urdf.xacro")):
         description.urdf_xml()

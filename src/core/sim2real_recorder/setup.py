@@ -1,0 +1,21 @@
+from setuptools import find_packages, setup
+
+package_name = "sim2real_recorder"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{package_name}"]),
+        (f"share/{package_name}", ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="so101 workspace maintainers",
+    maintainer_email="maintainers@so101-ws.dev",
+    description="LeRobot dataset writer core (time sync through the contract), recorder node and keyboard node.",
+    license="Apache-2.0",
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["recorder_node = sim2real_recorder.recorder_node:main", "keyboard = sim2real_recorder.keyboard_node:main"]},
+)

@@ -1,0 +1,1 @@
+"""Feetech STS3215 serial bus: protocol, transports, driver on LeRobot, pty emulator (no ROS)."""

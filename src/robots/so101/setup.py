@@ -1,0 +1,42 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+package_name = "so101"
+DATA_FOLDERS = ("launch", "config", "urdf", "mjcf")  # installed under share/so101/ with the same layout
+
+
+def share_files(folder: str) -> list[tuple[str, list[str]]]:
+    """data_files entries for every file under `folder`, grouped by directory."""
+    groups: dict[Path, list[str]] = {}
+    for path in sorted(Path(folder).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            groups.setdefault(path.parent, []).append(str(path))
+    return [(f"share/{package_name}/{parent}", files) for parent, files in groups.items()]
+
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{package_name}"]),
+        (f"share/{package_name}", ["package.xml"]),
+        *(entry for folder in DATA_FOLDERS for entry in share_files(folder)),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="sim2real workspace maintainers",
+    maintainer_email="maintainers@so101-ws.dev",
+    description="The SO-101 arm: scenes, URDF, config, pick-place task and expert, hardware adapter, launch files.",
+    license="Apache-2.0",
+    extras_require={"test": ["pytest"]},
+    entry_points={
+        "sim2real.robots": ["so101 = so101.registration:robot"],
+        "sim2real.commands": ["calibrate = so101.hardware.commands:add_calibrate"],
+        "console_scripts": [
+            "follower_node = so101.hardware.follower_node:main",
+            "leader_node = so101.hardware.leader_node:main",
+        ],
+    },
+)

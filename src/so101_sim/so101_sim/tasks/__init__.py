@@ -1,1 +1,0 @@
-"""Tasks: per-scene randomization and the monitor that judges each episode."""
