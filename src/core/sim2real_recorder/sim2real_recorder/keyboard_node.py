@@ -109,7 +109,12 @@ class KeyboardNode(Node):
         return not (self.status and self.status["state"] == "stopped")
 
     def _line(self) -> str:
-        return status_line(self.status, self.message.text(self.clock(), self._attempts()))
+        # Until the recorder's services are discovered too, a key could not reach them: keep
+        # showing "waiting" (a stopped recorder has no services any more).
+        live = self.status and self.status["state"] != "stopped"
+        ready = all(client.service_is_ready() for client in self.recorder_services.values())
+        shown = self.status if ready or not live else None
+        return status_line(shown, self.message.text(self.clock(), self._attempts()))
 
     def run(self) -> int:
         decoder = KeyDecoder()
