@@ -15,6 +15,8 @@ Diagnostics (inference latency, loop period, missed ticks, clamped actions) go t
 
 from __future__ import annotations
 
+import sim2real_common.startup  # noqa: F401  (first: a signal while importing ends quietly)
+
 import json
 import time
 

@@ -41,6 +41,8 @@ loop are ROS WARNs (and status warnings); the cores' Python logging goes to the 
 
 from __future__ import annotations
 
+import sim2real_common.startup  # noqa: F401  (first: a signal while importing ends quietly)
+
 import json
 import logging
 import sys

@@ -17,6 +17,8 @@ path goes out on ``whiskers/path`` and is drawn, with the actual path, into ``vi
 
 from __future__ import annotations
 
+import sim2real_common.startup  # noqa: F401  (first: a signal while importing ends quietly)
+
 import json
 import time
 

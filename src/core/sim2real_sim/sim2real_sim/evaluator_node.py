@@ -14,6 +14,8 @@ graph, a failed service, max_attempts reached).
 
 from __future__ import annotations
 
+import sim2real_common.startup  # noqa: F401  (first: a signal while importing ends quietly)
+
 import json
 import sys
 import time
