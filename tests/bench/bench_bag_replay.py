@@ -75,7 +75,7 @@ def main() -> None:
         print(account.summary())
         from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-        ds = LeRobotDataset("local/so101_bags", root=tmp / "ds", video_backend="torchcodec")
+        ds = LeRobotDataset("local/bags", root=tmp / "ds", video_backend="torchcodec")
         assert ds.meta.total_frames == account.frames_out
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sim2real_policy.testing_utils import make_tiny_dataset
+from sim2real_testing.datasets import make_tiny_dataset
 from sim2real_trainer.training import TrainOptions, train
 
 CAMERAS = {"overhead_cam": (96, 128), "wrist_cam": (96, 128)}

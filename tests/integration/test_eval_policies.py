@@ -13,7 +13,8 @@ from sensor_msgs.msg import JointState
 from conftest import run_sim2real
 from integration.probe import TopicProbe
 from sim2real_common.robot_config import load_robot_config
-from sim2real_policy.testing_utils import make_tiny_dataset, train_tiny_act, train_tiny_ppo
+from sim2real_testing.datasets import make_tiny_dataset
+from sim2real_testing.policies import train_tiny_act, train_tiny_ppo
 
 CONTRACT_CAMERAS = {"overhead_cam": (96, 128), "wrist_cam": (96, 128)}
 

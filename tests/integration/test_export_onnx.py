@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from conftest import run_sim2real
-from sim2real_policy.testing_utils import make_tiny_dataset, train_tiny_act
+from sim2real_testing.datasets import make_tiny_dataset
+from sim2real_testing.policies import train_tiny_act
 
 
 def test_export_onnx_command_then_eval_sim_with_the_onnx_model(tmp_path):

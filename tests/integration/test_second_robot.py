@@ -176,6 +176,32 @@ def test_eval_sim_reports_the_trained_policy(toy_env, run, tmp_path):
     assert all(0 < e["steps"] <= 20 for e in report["episodes"])
 
 
+GYM_CHECK = """
+import gymnasium, numpy
+from gymnasium.utils.env_checker import check_env
+from sim2real_common.registry import register_envs
+print("ids", register_envs())
+env = gymnasium.make("ToyReach-v0", max_steps=20)
+check_env(env.unwrapped)
+obs, _ = env.reset(seed=3)
+total, done, steps = 0.0, False, 0
+while not done:
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    total, done, steps = total + reward, terminated or truncated, steps + 1
+print("episode", steps, info["outcome"], total)
+"""
+
+
+def test_the_robots_gymnasium_env_is_registered_through_its_entry_point(toy_env):
+    result = subprocess.run([sys.executable, "-c", GYM_CHECK], env=toy_env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    assert "'ToyReach-v0'" in lines["ids"]
+    steps, outcome, total = lines["episode"].split()
+    assert 1 <= int(steps) <= 20 and outcome in OUTCOMES and float(total) < 0  # reward: minus the distance
+
+
 def test_no_core_file_names_the_toy_robot():
     core = WORKSPACE / "src" / "core"
     named = []

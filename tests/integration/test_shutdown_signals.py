@@ -143,7 +143,7 @@ def test_record_sim_finalizes_every_saved_episode(graph, tmp_path, then):
     assert "Traceback" not in out, out[-4000:]
     saved = g.count(SAVED)
     assert re.search(rf"^\[recorder\] finalized {re.escape(str(root))}: {saved} episodes", out, re.M), out[-4000:]
-    assert not (root / ".so101_recording").exists() and not (root / ".so101_txn").exists()
+    assert not (root / ".sim2real_recording").exists() and not (root / ".sim2real_txn").exists()
     dataset = LeRobotDataset(REPO, root=root, video_backend="torchcodec")  # local root: no Hub access
     assert dataset.meta.total_episodes == saved >= 2
     assert len(dataset) == dataset.meta.total_frames > 0

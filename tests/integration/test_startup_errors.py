@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from conftest import run_sim2real
-from sim2real_policy.testing_utils import make_tiny_dataset, train_tiny_act
+from sim2real_testing.datasets import make_tiny_dataset
+from sim2real_testing.policies import train_tiny_act
 
 
 @pytest.fixture(scope="module")

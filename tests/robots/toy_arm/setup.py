@@ -30,5 +30,6 @@ setup(
     maintainer_email="maintainers@so101-ws.dev",
     description="Two-joint planar test arm with a reach task and its scripted expert.",
     license="Apache-2.0",
-    entry_points={"sim2real.robots": ["toy_arm = toy_arm.registration:robot"]},
+    entry_points={"sim2real.robots": ["toy_arm = toy_arm.registration:robot"],
+                  "sim2real.envs": ["ToyReach-v0 = toy_arm.env:ReachEnv"]},
 )

@@ -1,5 +1,6 @@
 """Graph descriptions: the one description of a ROS graph that both a ROS 2 launch file
-(through `so101.launch_description`) and `sim2real launch` (through `so101.launcher`) start.
+(through `sim2real_bringup.launch_description`) and `sim2real launch` (through
+`sim2real_bringup.launcher`) start.
 
 One YAML file per launch file, ``config/graphs/<name>.yaml`` for ``<name>.launch.py``::
 
@@ -22,8 +23,8 @@ Any node that exits with an error while the graph runs ends the graph with a non
 (`sim2real launch`: the node's code; ``ros2 launch``: 1), a required node's error included.
 
 A parameter that is exactly ``$(var x)`` gets the type of argument ``x``; text mixed with
-substitutions is a string; literals keep their YAML type. `so101.graph_file` reads and
-validates the file; `Graph.resolve` turns ``name:=value`` arguments into `NodeSpec`s.
+substitutions is a string; literals keep their YAML type. `sim2real_bringup.graph_file` reads
+and validates the file; `Graph.resolve` turns ``name:=value`` arguments into `NodeSpec`s.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Read and validate a graph file (format: see `so101.graph`). Every problem is a GraphError
-naming the file and the field, e.g. ``eval_sim.yaml: nodes[2].parameters[1].seed: ...``."""
+"""Read and validate a graph file (format: see `sim2real_bringup.graph`). Every problem is a
+GraphError naming the file and the field, e.g. ``eval_sim.yaml: nodes[2].parameters[1].seed: ...``."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ launch, which logs "Caught exception in launch ...: <message>", shuts down and r
 (Included from another launch file, the names on the ``ros2 launch`` command line are still
 checked against this graph's arguments.)
 launch and launch_ros are imported inside the functions: without them (as on machines with
-rclpy from PyPI) `so101` still imports.
+rclpy from PyPI) `sim2real_bringup` still imports.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ class Launcher:
                 if not params_file.is_file():
                     raise LaunchError(f"node {spec.full_name}: parameter file {params_file} not found")
         processes: list[_Process] = []
-        with tempfile.TemporaryDirectory(prefix="so101_launch_") as tmp, _caught_signals() as caught:
+        with tempfile.TemporaryDirectory(prefix="sim2real_launch_") as tmp, _caught_signals() as caught:
             try:
                 for spec, executable in zip(self.nodes, executables):
                     command = node_command(spec, executable, write_overrides(spec, Path(tmp)))

@@ -1,7 +1,7 @@
 """Substitutions in graph files, with the ROS 2 launch frontend's syntax.
 
 ``$(var name)`` is the value of a launch argument, ``$(find pkg)`` (or ``$(find-pkg-share pkg)``)
-the share directory of a package. A string is parsed once into a `Template`; the so101 launcher
+the share directory of a package. A string is parsed once into a `Template`; `launcher`
 renders it to a string, `launch_description` turns its parts into launch substitutions.
 """
 

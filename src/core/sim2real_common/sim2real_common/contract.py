@@ -1,6 +1,12 @@
 """One contract per robot/task: which ROS topic and field feeds each LeRobot feature, in what
 joint order, shape and unit, and by which time-alignment rule (config/contracts/<task>.yaml).
 
+Features come from JointState (a field, in a joint order), Image, PoseStamped and Imu messages
+(poses and IMU readings concatenated in a ``layout``). Joints whose hardware reads nothing back
+(robot config ``feedback: false``) are listed under ``estimated`` in every observation feature that
+carries them, so whoever records or serves them knows those values are commanded or integrated,
+not measured; an IMU feature may only lay out what the robot's IMU provides.
+
 The policy node, the recorder and the bag replay all load it, so what is served, recorded and
 replayed cannot drift. ``check_policy`` is the start-up gate of the policy node.
 """
@@ -13,9 +19,11 @@ from typing import Any
 
 from sim2real_common.config_files import check_keys, load_yaml, resolve_config
 from sim2real_common.errors import ConfigError, did_you_mean
+from sim2real_common.robot_config import RobotConfig, load_robot_config
 
 ALIGN_RULES = ("latest_before",)
-MESSAGE_TYPES = ("sensor_msgs/msg/JointState", "sensor_msgs/msg/Image", "geometry_msgs/msg/PoseStamped")
+MESSAGE_TYPES = ("sensor_msgs/msg/JointState", "sensor_msgs/msg/Image", "geometry_msgs/msg/PoseStamped",
+                 "sensor_msgs/msg/Imu")
 IMAGE_PREFIX = "observation.images."
 
 
@@ -32,8 +40,9 @@ class FeatureBinding:
     field: str = ""  # JointState field
     joints: tuple[str, ...] = ()
     encoding: str = ""  # images
-    layout: tuple[str, ...] = ()  # poses: "<object>.position" / "<object>.orientation"
+    layout: tuple[str, ...] = ()  # poses: "<object>.position" / "<object>.orientation"; IMU: its readings
     sim_only: bool = False
+    estimated: tuple[str, ...] = ()  # joints of this feature without feedback: values are estimates
 
     @property
     def is_image(self) -> bool:
@@ -85,13 +94,15 @@ class ContractMismatch(ValueError):
 # Keys of a feature: those of every feature, plus those of its message type.
 COMMON_KEYS = ("type", "topic", "topics", "shape", "unit", "align", "max_age_s", "sim_only")
 TYPE_KEYS = {
-    "sensor_msgs/msg/JointState": ("field", "joints"),
+    "sensor_msgs/msg/JointState": ("field", "joints", "estimated"),
     "sensor_msgs/msg/Image": ("encoding",),
     "geometry_msgs/msg/PoseStamped": ("layout",),
+    "sensor_msgs/msg/Imu": ("layout",),
 }
 TOP_LEVEL_KEYS = ("robot", "fps", "task", "features")
 IMAGE_ENCODINGS = ("rgb8", "bgr8", "mono8")  # what features.image_rgb converts
 POSE_PARTS = {"position": 3, "orientation": 4}
+IMU_PARTS = {"orientation": 4, "angular_velocity": 3, "linear_acceleration": 3}  # quaternion wxyz, rad/s, m/s^2
 
 
 def message_fields(msgtype: str, element_type: str | None = None) -> list[str]:
@@ -106,7 +117,7 @@ def message_fields(msgtype: str, element_type: str | None = None) -> list[str]:
             if kind.name in ("SEQUENCE", "ARRAY") and spec[0][0].name == "BASE" and spec[0][1][0] == element_type]
 
 
-def _binding(path: Path, name: str, raw: Any, robot: str, robot_joints: list[str]) -> FeatureBinding:
+def _binding(path: Path, name: str, raw: Any, robot: str, config: RobotConfig) -> FeatureBinding:
     where = f"features.{name}"
     if not isinstance(raw, dict):
         raise ConfigError(path, where, f"expected a mapping, found {raw!r}")
@@ -128,7 +139,8 @@ def _binding(path: Path, name: str, raw: Any, robot: str, robot_joints: list[str
     topics = raw.get("topics", {})
     if not isinstance(topics, dict) or not all(isinstance(t, str) and t for t in topics.values()):
         raise ConfigError(path, f"{where}.topics", f"expected a mapping object name -> topic, found {topics!r}")
-    joints = _joints(path, where, msgtype, raw, shape, robot, robot_joints)
+    joints = _joints(path, where, msgtype, raw, shape, robot, config.joint_names)
+    estimated = _estimated(path, name, raw, joints, config.robot_type, config) if msgtype == "sensor_msgs/msg/JointState" else ()
     if msgtype == "sensor_msgs/msg/JointState":
         valid = message_fields(msgtype, "float64")
         if raw.get("field", "position") not in valid:
@@ -144,12 +156,14 @@ def _binding(path: Path, name: str, raw: Any, robot: str, robot_joints: list[str
     layout = tuple(raw.get("layout", ()))
     if msgtype == "geometry_msgs/msg/PoseStamped":
         _check_layout(path, where, layout, topics, shape)
+    if msgtype == "sensor_msgs/msg/Imu":
+        _check_imu_layout(path, where, layout, shape, config.robot_type, config)
     return FeatureBinding(
         name=name, type=msgtype, shape=tuple(shape), unit=str(raw.get("unit", "")),
         align=raw["align"], max_age_s=float(raw.get("max_age_s", 0.1)), topic=str(raw.get("topic", "")),
         topics=dict(topics), field=str(raw.get("field", "")), joints=joints,
         encoding=str(raw.get("encoding", "")), layout=layout,
-        sim_only=bool(raw.get("sim_only", False)),
+        sim_only=bool(raw.get("sim_only", False)), estimated=estimated,
     )
 
 
@@ -175,6 +189,46 @@ def _joints(path: Path, where: str, msgtype: str, raw: dict[str, Any], shape: li
     if twice:
         raise ConfigError(path, f"{where}.joints", f"{twice} listed more than once")
     return tuple(joints)
+
+
+def _estimated(path: Path, name: str, raw: dict[str, Any], joints: tuple[str, ...], robot: str,
+               config: RobotConfig) -> tuple[str, ...]:
+    """An observation's ``estimated`` list must be exactly its joints without feedback."""
+    where = f"features.{name}.estimated"
+    listed = raw.get("estimated", [])
+    if not isinstance(listed, list) or not all(isinstance(j, str) for j in listed):
+        raise ConfigError(path, where, f"expected a list of joint names, found {listed!r}")
+    strays = [j for j in listed if j not in joints]
+    if strays:
+        raise ConfigError(path, where, f"{strays} are not joints of this feature ({', '.join(joints)})")
+    without_feedback = [j for j in joints if j in config.estimated_joints] if name.startswith("observation.") else []
+    unmarked = [j for j in without_feedback if j not in listed]
+    if unmarked:
+        raise ConfigError(path, where, f"missing {unmarked}: robot {robot} reads back no position for them "
+                                       f"(robot config feedback: false), so their values are estimates")
+    measured = [j for j in listed if j not in without_feedback]
+    if measured:
+        raise ConfigError(path, where, f"{measured} are not estimates: "
+                                       + ("robot " + robot + " measures them" if name.startswith("observation.")
+                                          else "only observation features carry estimates"))
+    return tuple(j for j in joints if j in listed)
+
+
+def _check_imu_layout(path: Path, where: str, layout: tuple[str, ...], shape: list[int], robot: str,
+                      config: RobotConfig) -> None:
+    if not layout:
+        raise ConfigError(path, f"{where}.layout", f"missing (IMU readings in order, of {list(IMU_PARTS)})")
+    provided = config.imu.sensors() if config.imu is not None else {}
+    for item in layout:
+        if item not in IMU_PARTS:
+            raise ConfigError(path, f"{where}.layout", f"{item!r}: expected one of {list(IMU_PARTS)}"
+                                                       f"{did_you_mean(str(item), list(IMU_PARTS))}")
+        if item not in provided:
+            raise ConfigError(path, f"{where}.layout", f"{item!r}: robot {robot}'s IMU does not provide it "
+                                                       f"(robot config imu provides: {', '.join(provided) or 'no IMU'})")
+    size = sum(IMU_PARTS[item] for item in layout)
+    if size != shape[0]:
+        raise ConfigError(path, f"{where}.layout", f"lays out {size} values, shape says {shape[0]}")
 
 
 def _check_layout(path: Path, where: str, layout: tuple[str, ...], topics: dict[str, str], shape: list[int]) -> None:
@@ -205,17 +259,15 @@ def load_contract(path_or_name: str | Path) -> Contract:
     fps = data["fps"]
     if not isinstance(fps, (int, float)) or fps <= 0:
         raise ConfigError(path, "fps", f"expected a positive number, found {fps!r}")
-    robot_joints = _robot_joints(path, data["robot"])
-    features = {n: _binding(path, n, raw, str(data["robot"]), robot_joints) for n, raw in data["features"].items()}
+    config = _robot_config(path, data["robot"])
+    features = {n: _binding(path, n, raw, str(data["robot"]), config) for n, raw in data["features"].items()}
     return Contract(path=path, robot=str(data["robot"]), fps=float(fps), task=str(data.get("task", "")),
                     features=features)
 
 
-def _robot_joints(path: Path, robot: Any) -> list[str]:
-    """Joint names of the contract's robot config (joint lists are checked against them)."""
-    from sim2real_common.robot_config import load_robot_config
-
+def _robot_config(path: Path, robot: Any) -> RobotConfig:
+    """The contract's robot config (joints, feedback and IMU are checked against it)."""
     try:
-        return load_robot_config(str(robot)).joint_names
+        return load_robot_config(str(robot))
     except FileNotFoundError as err:
         raise ConfigError(path, "robot", f"{err} (expected a robot config like so101.yaml)") from None

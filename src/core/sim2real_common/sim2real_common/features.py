@@ -91,3 +91,19 @@ def pose_values(binding: FeatureBinding, msgs: dict[str, Any]) -> np.ndarray:
         else:
             raise FeatureExtractionError(f"{binding.name}: layout item {item!r} is not <object>.position|orientation")
     return np.concatenate(parts).astype(np.float64)
+
+
+def imu_values(binding: FeatureBinding, msg: Any) -> np.ndarray:
+    """Concatenate the IMU readings of the layout: ``orientation`` (wxyz), ``angular_velocity``
+    (rad/s), ``linear_acceleration`` (m/s^2, gravity included, as the chip measures it)."""
+    parts = []
+    for item in binding.layout:
+        if item == "orientation":
+            o = msg.orientation
+            parts.append([o.w, o.x, o.y, o.z])
+        elif item in ("angular_velocity", "linear_acceleration"):
+            v = getattr(msg, item)
+            parts.append([v.x, v.y, v.z])
+        else:
+            raise FeatureExtractionError(f"{binding.name}: layout item {item!r} is not an IMU reading")
+    return np.concatenate(parts).astype(np.float64)

@@ -8,7 +8,9 @@ Core packages never import a robot: a robot package declares itself in its ``set
 and core looks it up here by robot, scene or task name. ``robot`` returns a ``Robot``; heavy
 parts (task classes, experts) are named as ``"module:attribute"`` and imported only when used,
 so listing robots stays cheap. A driver package adds ``sim2real.emulators`` entries the same way
-(``sim2real emulate <device>``).
+(``sim2real emulate <device>``), and a robot its Gymnasium environments under ``sim2real.envs``
+(entry name: the env id, value: the env class or factory; ``register_envs`` hands them to
+Gymnasium, after which ``gymnasium.make("<id>")`` works anywhere: SB3, the trainer, a notebook).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sim2real_common.errors import UserError, did_you_mean
 ROBOTS_GROUP = "sim2real.robots"
 COMMANDS_GROUP = "sim2real.commands"
 EMULATORS_GROUP = "sim2real.emulators"
+ENVS_GROUP = "sim2real.envs"
 
 
 class RegistryError(UserError):
@@ -61,6 +64,7 @@ class Robot:
     scenes: tuple[Scene, ...] = ()
     tasks: tuple[Task, ...] = ()
     robot_config: str = ""  # file in config_dir describing the robot (joints, limits, cameras)
+    trainer_groups: str = ""  # the trainer's default action-groups file in config_dir ('': the robot config's groups)
 
 
 def load_object(reference: str) -> Any:
@@ -141,12 +145,22 @@ def expert_for(scene_name: str | None) -> Callable[..., Any]:
     return lambda **options: factory(scene=scene_name, **options)
 
 
-def default_scene() -> str:
-    """The scene to use when none is named: the only registered one."""
+def default_scene(fits: Callable[[str], bool] | None = None, what: str = "") -> str:
+    """The scene to use when none is named: the only registered one, else the only one ``fits``
+    accepts (``what`` says what it looks for, for the error: "with a scripted expert")."""
     names = sorted(scenes())
-    if len(names) != 1:
-        raise RegistryError(f"name a scene: {len(names)} are registered ({', '.join(names) or 'none'})")
-    return names[0]
+    if len(names) == 1:
+        return names[0]
+    chosen = [name for name in names if fits(name)] if fits is not None else names
+    if len(chosen) != 1:
+        detail = f"; {what}: {', '.join(chosen) or 'none'}" if fits is not None else ""
+        raise RegistryError(f"name a scene: {len(names)} are registered ({', '.join(names) or 'none'}){detail}")
+    return chosen[0]
+
+
+def default_expert_scene() -> str:
+    """The scene to use when none is named and a scripted expert is needed."""
+    return default_scene(lambda name: bool(task_of_scene(name).expert), "with a scripted expert")
 
 
 def config_dirs() -> list[Path]:
@@ -155,10 +169,26 @@ def config_dirs() -> list[Path]:
 
 
 def launch_packages() -> dict[str, Robot]:
-    """ROS packages with launch files, by package name."""
-    return {owner.package: owner for owner in robots().values()}
+    """ROS packages with launch files (the graphs they read are in ``config/graphs/``), by package name."""
+    return {owner.package: owner for owner in robots().values() if (owner.config_dir / "graphs").is_dir()}
 
 
 def command_adders(group: str = COMMANDS_GROUP) -> dict[str, Callable[..., None]]:
     """``add_<verb>(subparsers)`` functions registered for the project command, by name."""
     return {entry.name: entry.load() for entry in importlib.metadata.entry_points(group=group)}
+
+
+def env_ids() -> dict[str, str]:
+    """Gymnasium env ids the installed robots register, with their entry points (``module:Class``)."""
+    return {entry.name: entry.value for entry in importlib.metadata.entry_points(group=ENVS_GROUP)}
+
+
+def register_envs() -> list[str]:
+    """Register every robot's env ids with Gymnasium (once; the classes import on ``make``)."""
+    import gymnasium
+
+    ids = env_ids()
+    for env_id, entry_point in ids.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=entry_point)
+    return sorted(ids)

@@ -20,7 +20,7 @@ def isolate_ros(log_dir: Path) -> dict[str, str]:
     return dict(os.environ)
 
 
-def start_node(module: str, *ros_args: str, namespace: str = "so101", log: Path | None = None,
+def start_node(module: str, *ros_args: str, namespace: str, log: Path | None = None,
                params: dict[str, object] | None = None) -> subprocess.Popen:
     """Run ``python -m module --ros-args -r __ns:=/namespace [-p k:=v ...] ros_args...``."""
     cmd = [sys.executable, "-m", module, "--ros-args", "-r", f"__ns:=/{namespace}"]

@@ -67,3 +67,38 @@ def test_malformed_yaml_names_the_file(tmp_path):
 def test_missing_file_is_reported():
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_robot_config("nope.yaml")
+
+
+FLOATING = GOOD + """
+command: velocity
+feedback: false
+floating_base: {body: torso}
+imu: {frame_id: bot/imu, orientation: imu_quat, angular_velocity: imu_gyro}
+"""
+
+
+def test_a_floating_base_robot_without_feedback_declares_base_imu_and_estimated_joints(tmp_path):
+    robot = load_robot_config(_write(tmp_path, FLOATING.replace(
+        "{name: b, lower: -2.0, upper: 2.0, max_step: 0.5}", "{name: b, lower: -2.0, upper: 2.0, max_step: 0.5, feedback: true}")))
+    assert robot.command == "velocity"
+    assert robot.floating_base.body == "torso"
+    assert robot.imu.sensors() == {"orientation": "imu_quat", "angular_velocity": "imu_gyro"}
+    assert robot.estimated_joints == ["a"]  # robot-wide feedback: false, joint b overrides it
+
+
+def test_a_fixed_arm_has_no_base_imu_or_estimates():
+    robot = load_robot_config("so101.yaml")
+    assert (robot.command, robot.floating_base, robot.imu, robot.estimated_joints) == ("position", None, None, [])
+    assert robot.tool_site == "grasp"
+
+
+@pytest.mark.parametrize("change, field, expected", [
+    (("command: velocity", "command: torque"), "command", "expected one of position, velocity"),
+    (("{frame_id: bot/imu,", "{frame: bot/imu,"), "imu.frame", "unknown key"),
+    (("floating_base: {body: torso}", "floating_base: {}"), "floating_base.body", "missing"),
+    (("feedback: false", "feedback: no-way"), "feedback", "expected bool"),
+])
+def test_bad_hardware_declarations_name_the_field(tmp_path, change, field, expected):
+    with pytest.raises(ConfigError) as err:
+        load_robot_config(_write(tmp_path, FLOATING.replace(*change)))
+    assert f": {field}:" in str(err.value) and expected in str(err.value)

@@ -2,9 +2,11 @@
 ``<camera_name>/camera_info`` at ``fps``, under the robot namespace (``/so101/wrist_cam/image_raw``).
 
 ``camera_name`` defaults to the node name, so one parameter file section per camera
-(``/**/wrist_cam``) configures each instance. ``source``: a device index (``0``), a device path
-(``/dev/video2``), a video file (looped), or ``synthetic`` (a moving test pattern). CameraInfo is a
-pinhole from ``fovy_deg`` (square pixels, centred), or left uncalibrated (K = 0) when it is 0.
+(``/**/wrist_cam``) configures each instance. ``robot_config`` (required) gives the frame id of
+each camera (its ``cameras:``; ``frame_id`` overrides it). ``source``: a device index (``0``), a
+device path (``/dev/video2``), a video file (looped), or ``synthetic`` (a moving test pattern).
+CameraInfo is a pinhole from ``fovy_deg`` (square pixels, centred), or left uncalibrated (K = 0)
+when it is 0.
 A source that stops delivering frames is reported on /diagnostics and reopened every 2 s.
 """
 
@@ -25,7 +27,7 @@ from sim2real_hardware.ros_params import declare, freeze_parameters
 from sim2real_hardware.camera_source import CameraConfig, FrameSource, open_source
 from sim2real_hardware.errors import CameraError
 from sim2real_hardware.ros_diagnostics import DiagnosticsPublisher
-from sim2real_sim.ros_conversions import camera_info_msg, image_msg
+from sim2real_common.ros_conversions import camera_info_msg, image_msg
 
 REOPEN_PERIOD_S = 2.0
 
@@ -39,10 +41,13 @@ class CameraNode(Node):
         # `source:=0` arrives as an integer, `source:=/dev/video0` as a string: accept both.
         p["source"] = self.declare_parameter("source", "0", ParameterDescriptor(dynamic_typing=True)).value
         freeze_parameters(self)
+        if not p["robot_config"]:
+            raise ValueError("parameter robot_config: required (the robot config naming the camera frames, "
+                             "e.g. so101.yaml)")
         self.camera_name = p["camera_name"] or self.get_name()
         self.config = CameraConfig(source=str(p["source"]), width=p["width"], height=p["height"], fps=p["fps"],
                                    loop=p["loop"])
-        robot = load_robot_config(p["robot_config"] or "so101.yaml")
+        robot = load_robot_config(p["robot_config"])
         self.frame_id = p["frame_id"] or robot.camera_frames.get(self.camera_name, self.camera_name)
         self.fovy_deg = p["fovy_deg"]
         self.image_pub = self.create_publisher(Image, f"{self.camera_name}/image_raw", 10)

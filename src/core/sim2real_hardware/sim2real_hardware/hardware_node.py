@@ -2,8 +2,10 @@
 swaps sim and real by swapping the node.
 
 - ``joint_states`` (sensor_msgs/JointState) out every tick: position (and velocity, when the robot
-  measures it) of the joints that answered, in the robot's joint order;
-- ``joint_commands`` (sensor_msgs/JointState) in: positions by joint name;
+  measures it) of the joints that answered, in the robot's joint order; a robot that reads nothing
+  back publishes its adapter's estimates (sim2real_common.joint_estimate), which the contract marks estimated;
+- ``joint_commands`` (sensor_msgs/JointState) in: positions by joint name, or speeds (the
+  ``velocity`` field) for a robot config with ``command: velocity``;
 - ``/diagnostics``: the loop's reports (device, commands) and the robot's own;
 - parameters ``control_hz`` (0 = the robot config's), ``reconnect_period_s``, ``watchdog_timeout_s``
   (see ``loop_parameters``), read once.
@@ -35,15 +37,17 @@ class HardwareNode(Node):
         super().__init__(name)
         self.loop: RobotLoop | None = None  # first: destroy_node of a half-built node reads it
 
-    def loop_parameters(self, robot_hz: float, device_report: str) -> LoopConfig:
-        """Declare and read the loop's parameters; ``robot_hz``: the robot config's control rate."""
+    def loop_parameters(self, robot_hz: float, device_report: str, command: str = "position") -> LoopConfig:
+        """Declare and read the loop's parameters; ``robot_hz`` and ``command``: the robot config's
+        control rate and command interface."""
         control_hz = control_rate(self, robot_hz)
         p = declare(self, {
             "reconnect_period_s": 2.0,  # retry period while the device is missing
             "watchdog_timeout_s": 0.5,  # joint_commands silent this long -> hold
         })
         return LoopConfig(control_hz=control_hz, watchdog_timeout_s=p["watchdog_timeout_s"],
-                          reconnect_period_s=p["reconnect_period_s"], device_report=device_report)
+                          reconnect_period_s=p["reconnect_period_s"], device_report=device_report,
+                          command=command)
 
     def start(self, robot: RobotInterface, config: LoopConfig, hardware_id: str) -> None:
         """Freeze the parameters (all declared by now), run ``robot`` at ``config.control_hz``."""
@@ -55,11 +59,13 @@ class HardwareNode(Node):
         self.create_timer(1.0 / config.control_hz, self._on_tick)
 
     def _on_command(self, msg: JointState) -> None:
-        if len(msg.position) != len(msg.name):
-            self.get_logger().error(f"joint_commands: {len(msg.name)} names but {len(msg.position)} positions; "
+        field = self.loop.config.command
+        values = getattr(msg, field)
+        if len(values) != len(msg.name):
+            self.get_logger().error(f"joint_commands: {len(msg.name)} names but {len(values)} {field} values; "
                                     f"ignored", throttle_duration_sec=5.0)
             return
-        self.loop.command(dict(zip(msg.name, msg.position)), time.monotonic())
+        self.loop.command(dict(zip(msg.name, values)), time.monotonic())
 
     def _on_tick(self) -> None:
         now = time.monotonic()

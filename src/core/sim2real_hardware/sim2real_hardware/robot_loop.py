@@ -13,7 +13,8 @@ drives a RobotInterface (see robot_interface.py); what is robot-specific stays i
 
 A command names joints; a joint it does not name keeps its target, and after a hold every joint
 read targets the hold pose. Names the robot does not have are ignored and listed on the commands
-report.
+report. A robot commanded by speed (``command="velocity"``, continuous-rotation servos) holds by
+stopping: a joint never commanded, or commanded before a hold, gets speed 0.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from sim2real_common.errors import HardwareError
+from sim2real_common.robot_config import COMMAND_INTERFACES
 from sim2real_hardware.connection import Connection
 from sim2real_hardware.errors import DeviceLostError
 from sim2real_hardware.reports import Level, Report
@@ -38,10 +40,13 @@ class LoopConfig:
     watchdog_timeout_s: float = 0.5  # joint commands silent this long -> hold
     reconnect_period_s: float = 2.0  # retry period while the device is missing
     device_report: str = "device"  # name of the device's status report ("bus" for a servo bus)
+    command: str = "position"  # what joint commands carry: positions or speeds (robot config ``command``)
 
     def __post_init__(self) -> None:
         if not self.control_hz > 0:
             raise ValueError(f"control_hz: expected > 0, got {self.control_hz}")
+        if self.command not in COMMAND_INTERFACES:
+            raise ValueError(f"command: expected one of {COMMAND_INTERFACES}, got {self.command!r}")
 
 
 class RobotLoop:
@@ -68,7 +73,7 @@ class RobotLoop:
         self._robot_hold: Hold | None = None  # what the robot's protect() said at the last tick
 
     def command(self, targets: Mapping[str, float], now: float) -> None:
-        """A joint command: positions by joint name."""
+        """A joint command: positions (or speeds) by joint name."""
         for name, position in targets.items():
             if name in self.names:
                 self.targets[name] = float(position)
@@ -124,12 +129,17 @@ class RobotLoop:
     def _act(self, reading: JointReading, now: float) -> None:
         self._robot_hold = self.robot.protect(now)
         hold = self._robot_hold or self._watchdog_hold(now)
+        by_speed = self.config.command == "velocity"
         if hold is None:
             self._holding = False
-            self.robot.command({**reading.position, **self.targets})
+            rest = dict.fromkeys(reading.position, 0.0) if by_speed else reading.position
+            self.robot.command({**rest, **self.targets})
         elif not self._holding or hold.renew:
             self.robot.hold()
-            self.targets.update(reading.position)
+            if by_speed:
+                self.targets.clear()
+            else:
+                self.targets.update(reading.position)
             self._holding = True
 
     def _watchdog_hold(self, now: float) -> Hold | None:

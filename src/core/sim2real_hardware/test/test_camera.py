@@ -1,4 +1,4 @@
-"""Camera sources (synthetic, video file) and the camera node's topics."""
+"""Camera sources (synthetic, video file), the camera node's topics and its required robot config."""
 
 from __future__ import annotations
 
@@ -60,7 +60,8 @@ def test_camera_node_publishes_rgb8_images_and_camera_info(tmp_path):
     rclpy.init()
     log = tmp_path / "camera.log"
     node = start_node("sim2real_hardware.camera_node", "-r", "__node:=wrist_cam", "-p", "source:=synthetic",
-                      "-p", "width:=64", "-p", "height:=48", "-p", "fps:=20.0", "-p", "fovy_deg:=60.0", log=log)
+                      "-p", "width:=64", "-p", "height:=48", "-p", "fps:=20.0", "-p", "fovy_deg:=60.0",
+                      "-p", "robot_config:=so101.yaml", namespace="so101", log=log)
     probe = Node("probe", namespace="so101")
     images, infos = [], []
     probe.create_subscription(Image, "wrist_cam/image_raw", images.append, 10)
@@ -88,3 +89,14 @@ def test_camera_node_publishes_rgb8_images_and_camera_info(tmp_path):
         probe.destroy_node()
         assert stop_node(node) == 0, log.read_text()
         rclpy.shutdown()
+
+
+def test_camera_node_requires_a_robot_config(tmp_path):
+    isolate_ros(tmp_path)
+    log = tmp_path / "camera.log"
+    node = start_node("sim2real_hardware.camera_node", "-p", "source:=synthetic", namespace="cam", log=log)
+    assert node.wait(timeout=120) == 2, log.read_text()
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert [line for line in output.splitlines() if "error" in line.lower()] == [
+        "error: parameter robot_config: required (the robot config naming the camera frames, e.g. so101.yaml)"]

@@ -212,3 +212,18 @@ def test_bad_periods_are_refused(robot):
         RobotLoop(robot, LoopConfig(control_hz=10.0, watchdog_timeout_s=0))
     with pytest.raises(ValueError, match="reconnect period"):
         RobotLoop(robot, LoopConfig(control_hz=10.0, reconnect_period_s=-1))
+
+
+def test_a_speed_commanded_robot_stops_uncommanded_joints_and_after_a_hold(robot):
+    loop = RobotLoop(robot, LoopConfig(control_hz=10.0, watchdog_timeout_s=0.5, command="velocity"))
+    loop.tick(0.0)
+    loop.command({"a": 0.5}, 0.1)
+    loop.tick(0.1)
+    assert robot.commands == [{"a": 0.5, "b": 0.0}]  # b never commanded: speed 0, not its position
+    loop.tick(0.7)  # silence: the watchdog stops the robot
+    assert robot.calls.count("hold") == 2
+    loop.command({"b": -0.2}, 0.8)
+    loop.tick(0.8)
+    assert robot.commands[-1] == {"a": 0.0, "b": -0.2}  # a's speed from before the hold is gone
+    with pytest.raises(ValueError, match="command: expected one of"):
+        LoopConfig(control_hz=10.0, command="torque")

@@ -4,6 +4,9 @@ The action's joints (the contract's ``action.joints``) need not be the state's
 (``observation.state.joints``), nor in robot-config order: each action joint is clipped to its own
 limits from the robot config, then to within its max step of its current position, read by name
 from the latest state. A joint the state lacks (commanded only) gets its limits alone.
+
+A robot commanded by velocity (robot config ``command: velocity``) has each action joint clipped to
+the speed that covers its max step in one control period, both ways.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class ActionClamp:
                               f"its joints: {robot.joint_names}")
         state = list(state_joints)
         chosen = [specs[j] for j in action_joints]
+        if robot.command == "velocity":
+            speed = np.array([j.max_step * robot.control_hz for j in chosen])
+            return cls(joints=tuple(action_joints), lower=-speed, upper=speed, max_step=speed,
+                       state_index=np.zeros(0, dtype=int), tracked=np.zeros(len(chosen), dtype=bool))
         return cls(
             joints=tuple(action_joints),
             lower=np.array([j.lower for j in chosen]),

@@ -24,12 +24,12 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import Image, Imu, JointState
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from sim2real_common.contract import FeatureBinding, load_contract
-from sim2real_common.features import image_rgb, joint_values, pose_values, stamp_ns
+from sim2real_common.features import image_rgb, imu_values, joint_values, pose_values, stamp_ns
 from sim2real_common.node_runner import run_node
 from sim2real_common.robot_config import load_robot_config
 from sim2real_policy.action_clamp import ActionClamp
@@ -92,6 +92,10 @@ class PolicyNode(Node):
             self.create_timer(1.0 / control_hz, self._on_timer)
         self.get_logger().info(f"policy {spec!r} in {self.mode} mode through contract "
                                f"{self.contract.path.name}, inputs {list(inputs)}")
+        for name in inputs:
+            if self.contract.features[name].estimated:
+                self.get_logger().info(f"{name}: {list(self.contract.features[name].estimated)} are estimates "
+                                       f"(no position feedback on this robot)")
 
     def _load_policy(self, spec: str, scene: str) -> Policy:
         if spec == "expert":
@@ -110,6 +114,9 @@ class PolicyNode(Node):
         elif binding.type == "sensor_msgs/msg/Image":
             self.create_subscription(Image, binding.topic,
                                      lambda m, b=binding: self._offer(b.name, stamp_ns(m), image_rgb(b, m)), 10)
+        elif binding.type == "sensor_msgs/msg/Imu":
+            self.create_subscription(Imu, binding.topic,
+                                     lambda m, b=binding: self._offer(b.name, stamp_ns(m), imu_values(b, m)), 10)
         else:
             for obj, topic in binding.topics.items():
                 self.create_subscription(PoseStamped, topic,
@@ -170,7 +177,7 @@ class PolicyNode(Node):
         msg = JointState()
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
         msg.name = list(self.action.joints)
-        msg.position = target.tolist()
+        setattr(msg, self.robot.command, target.tolist())  # position targets, or speeds
         self.command_pub.publish(msg)
         self._last_stamp, self._last_command = stamp, msg
 

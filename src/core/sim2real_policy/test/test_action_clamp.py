@@ -51,3 +51,11 @@ def test_unknown_joint_and_wrong_length_are_named():
         ActionClamp.for_joints(ROBOT, ("a", "wrist"), STATE_JOINTS)
     with pytest.raises(PolicyError, match=r"action: expected 2 values \(joints \['c', 'a'\]\), found shape \(3,\)"):
         ActionClamp.for_joints(ROBOT, ("c", "a"), STATE_JOINTS)(np.zeros(3), STATE)
+
+
+def test_a_velocity_commanded_robot_is_clipped_to_the_speed_of_its_max_step():
+    robot = RobotConfig(robot_type="wheels", namespace="test", control_hz=10.0, camera_frames={}, home=(0.0, 0.0),
+                        joints=(JointSpec("a", -1.0, 1.0, 0.1), JointSpec("b", -2.0, 2.0, 0.3)), command="velocity")
+    clamp = ActionClamp.for_joints(robot, ("b", "a"), ("a", "b"))
+    # speeds, not positions: +-3 rad/s for b and +-1 rad/s for a, whatever the state
+    assert np.allclose(clamp(np.array([5.0, -0.5]), np.array([0.99, 1.99])), [3.0, -0.5])

@@ -8,7 +8,8 @@ import yaml
 
 from sim2real_policy.loaders import load_policy
 from sim2real_policy.exporters.act_onnx import export_act_onnx
-from sim2real_policy.testing_utils import make_tiny_dataset, train_tiny_act
+from sim2real_testing.datasets import make_tiny_dataset
+from sim2real_testing.policies import train_tiny_act
 
 CAMERAS = {"overhead_cam": (96, 128), "wrist_cam": (96, 128)}
 CHUNK, N_ACTION_STEPS = 8, 5

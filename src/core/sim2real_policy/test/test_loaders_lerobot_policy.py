@@ -12,7 +12,8 @@ from sim2real_policy.errors import CheckpointFileError, PolicyLoadError
 from sim2real_policy.interface import Feature, Policy
 from sim2real_policy.loaders import load_policy
 from sim2real_policy.loaders.errors import ObservationError
-from sim2real_policy.testing_utils import make_tiny_dataset, train_tiny_act
+from sim2real_testing.datasets import make_tiny_dataset
+from sim2real_testing.policies import train_tiny_act
 
 N_ACTION_STEPS = 10
 

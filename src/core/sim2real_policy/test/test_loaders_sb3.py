@@ -16,7 +16,8 @@ from sim2real_policy.loaders import load_policy
 from sim2real_policy.loaders.errors import SidecarError
 from sim2real_policy.loaders.sb3_layout import layout_from_mapping
 from sim2real_policy.loaders.sb3_policy import ALGORITHMS, detect_algorithm
-from sim2real_policy.testing_utils import LAYOUT, PAN_STEP, PanReachEnv, train_tiny_ppo
+from sim2real_testing.envs import LAYOUT, PAN_STEP, PanReachEnv
+from sim2real_testing.policies import train_tiny_ppo
 
 @pytest.fixture(scope="module")
 def ppo_zip(tmp_path_factory):

@@ -61,12 +61,13 @@ import numpy as np
 from sim2real_common.config_files import check_keys, load_yaml, resolve_config
 from sim2real_common.contract import Contract, FeatureBinding, load_contract
 from sim2real_common.errors import ConfigError, did_you_mean
-from sim2real_common.features import FeatureExtractionError, image_rgb, joint_values, pose_values
+from sim2real_common.features import FeatureExtractionError, image_rgb, imu_values, joint_values, pose_values
 from sim2real_recorder.bag_reader import Bag, Topic, open_bag
 
 logger = logging.getLogger(__name__)
 
 NS = 1_000_000_000
+DEFAULT_REPO_ID = "local/bags"  # stored in the dataset; nothing is uploaded
 SPLITS = ("bag", "gap", "marker")
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
 JOINT_STATE = "sensor_msgs/msg/JointState"
@@ -75,6 +76,7 @@ ACCEPTED_TYPES = {
     "sensor_msgs/msg/JointState": ("sensor_msgs/msg/JointState",),
     "sensor_msgs/msg/Image": ("sensor_msgs/msg/Image", COMPRESSED),
     "geometry_msgs/msg/PoseStamped": ("geometry_msgs/msg/PoseStamped",),
+    "sensor_msgs/msg/Imu": ("sensor_msgs/msg/Imu",),
 }
 
 
@@ -453,6 +455,8 @@ class BagReplay:
                     full = FeatureBinding(**{**binding.__dict__, "shape": size})
                     return _fit(binding, image_rgb(full, msg, topic=conn.topic), resize, conn.topic)
                 return image_rgb(binding, msg, topic=conn.topic)
+            if binding.type == "sensor_msgs/msg/Imu":
+                return imu_values(binding, msg)
             joint_map = self.config.joint_maps.get(feature, JointMap())
             order = joint_map.order or binding.joints
             if not len(msg.name):
@@ -550,7 +554,7 @@ class BagReplay:
         acc.frames_out += n
 
     # main loop -----------------------------------------------------------------------------
-    def run(self, bags: list[Path], output: Path, *, repo_id: str = "local/so101_bags") -> Account:
+    def run(self, bags: list[Path], output: Path, *, repo_id: str = DEFAULT_REPO_ID) -> Account:
         from tqdm import tqdm
 
         from sim2real_common.robot_config import load_robot_config
@@ -676,7 +680,7 @@ def _remove_empty_dataset(root: Path) -> None:
         shutil.rmtree(root)
 
 
-def convert(bags: list[Path], config: str | Path, output: Path, *, repo_id: str = "local/so101_bags",
+def convert(bags: list[Path], config: str | Path, output: Path, *, repo_id: str = DEFAULT_REPO_ID,
             progress: bool = True) -> Account:
     """Convert ``bags`` into a LeRobot dataset at ``output`` (created or appended)."""
     replay = BagReplay(load_replay_config(config), progress=progress)
@@ -693,7 +697,7 @@ def add_bag2dataset(subparsers) -> None:
     parser.add_argument("bags", nargs="+", type=Path, help="rosbag2 bag folders (or .db3 / .mcap files)")
     parser.add_argument("--config", required=True, help="mapping file: a path or a name under config/bag_replay/")
     parser.add_argument("--output", type=Path, required=True, help="dataset root (created, or appended to)")
-    parser.add_argument("--repo-id", default="local/so101_bags", help="dataset repo id (default local/so101_bags)")
+    parser.add_argument("--repo-id", default=DEFAULT_REPO_ID, help=f"dataset repo id (default {DEFAULT_REPO_ID})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run_bag2dataset)
 

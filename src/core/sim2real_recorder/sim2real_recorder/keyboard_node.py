@@ -1,8 +1,9 @@
 """Keyboard node: LeRobot's recording keys in the operator's terminal -> recorder services.
 
-Run it in its own terminal (not inside a launch: it needs the tty), in the recorder's namespace:
+Run it in its own terminal (not inside a launch: it needs the tty), in the recorder's namespace
+(the graph's; there is no default, a keyboard without one says so and exits):
 
-    ros2 run sim2real_recorder keyboard                   # /so101/recorder by default
+    ros2 run sim2real_recorder keyboard --ros-args -r __ns:=/so101   # the recorder /so101/recorder
     install/sim2real_recorder/lib/sim2real_recorder/keyboard --ros-args -r __ns:=/so101
 
 The status line (key hints, then episode k of N, elapsed time, frames, drops) follows
@@ -41,11 +42,14 @@ CALL_WAIT_S = 60.0  # the recorder replies to stop once the dataset is finalized
 
 class KeyboardNode(Node):
     def __init__(self) -> None:
-        super().__init__("keyboard", namespace="/so101")
+        super().__init__("keyboard")
         self.fd = sys.stdin.fileno()
         if not os.isatty(self.fd):
             raise ValueError("the keyboard node reads keys from a terminal: run it in its own terminal, "
                              "not inside a launch or with redirected input")
+        if self.get_namespace() == "/":
+            raise ValueError("no namespace: run the keyboard in the recorder's namespace (the graph's), "
+                             "--ros-args -r __ns:=/<namespace>, e.g. __ns:=/so101")
         self.clock = time.monotonic  # the times Message and RecorderWatch see
         self.recorder_services = {name: self.create_client(Trigger, f"recorder/{name}") for name in SERVICES}
         self.status_topic = self.resolve_topic_name("recorder/status")
@@ -151,8 +155,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="keyboard", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="LeRobot's recording keys for the recorder node (sim2real_recorder recorder_node): run it in "
-                    "its own terminal, in the recorder's namespace (/so101 by default; another one with "
-                    "--ros-args -r __ns:=/<namespace>). Its status line shows the key hints, then the "
+                    "its own terminal, in the recorder's namespace (the graph's, required: "
+                    "--ros-args -r __ns:=/<namespace>, e.g. /so101). Its status line shows the key hints, then the "
                     "episode (this session's, from 1: 'episode 3 of 5', as the recorder's messages say), "
                     "its time, frames and drops, and the last reply for a few seconds.",
         epilog=f"keys:\n{KEYS}\n\nIt exits on Esc/q once the recorder has stopped, when the recorder ends "

@@ -16,9 +16,11 @@ Frame clock (``frame_clock``):
   a state comes before the next state). Exact sim-time frames; an episode has one frame per sim
   step (the last state of an episode, never acted on, is not a frame).
 
-Parameters: config/so101_recorder.yaml (each one commented there). With ``bag:=true`` the raw
-messages of each saved episode also go to a rosbag2 (MCAP) at ``<dataset>/bags/episode_<index>``
-(episode_bag.py), for re-conversion later with ``sim2real bag2dataset``.
+Parameters: the robot package's recorder file (e.g. so101's config/so101_recorder.yaml, each one
+commented there); ``contract`` is required, ``repo_id`` '' = ``local/<contract name>``. With
+``bag:=true`` the raw messages of each saved episode also go to a rosbag2 (MCAP) at
+``<dataset>/bags/episode_<index>`` (episode_bag.py), for re-conversion later with
+``sim2real bag2dataset``.
 
 Services (std_srvs/Trigger): ``~/start`` (refused while a stream has no publisher yet: its first
 frames would be lost), ``~/save`` (refused, and the episode discarded, when a
@@ -59,12 +61,12 @@ from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.subscription import Subscription
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import Image, Imu, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from sim2real_common.contract import FeatureBinding, load_contract
-from sim2real_common.features import FeatureExtractionError, image_rgb, joint_values, stamp_ns
+from sim2real_common.features import FeatureExtractionError, image_rgb, imu_values, joint_values, stamp_ns
 from sim2real_common.node_runner import run_node
 from sim2real_common.qos import STATUS_QOS
 from sim2real_common.robot_config import load_robot_config
@@ -129,8 +131,8 @@ class RecorderNode(Node):
         session_config = SessionConfig(episode_time_s=p["episode_time_s"], reset_time_s=p["reset_time_s"],
                                        num_episodes=p["num_episodes"])  # checked before the dataset is opened
         self.writer = DatasetWriter(WriterConfig(
-            root=root, repo_id=p["repo_id"], fps=self.fps, robot_type=robot.robot_type,
-            task=p["task"] or self.contract.task, features=self.features))
+            root=root, repo_id=p["repo_id"] or f"local/{self.contract.path.stem}", fps=self.fps,
+            robot_type=robot.robot_type, task=p["task"] or self.contract.task, features=self.features))
         self._closed = False  # the dataset is open: close() finalizes it
         self.warnings: deque[str] = deque(maxlen=WARNINGS_KEPT)
         self.sync = StreamSynchronizer(self.contract, list(self.features), self.fps,
@@ -163,15 +165,21 @@ class RecorderNode(Node):
         self.get_logger().info(
             f"recording {list(self.features)} at {self.fps:g} fps ({self.frame_clock} clock) into {root} "
             f"({self.writer.episodes_saved} episodes there); services ~/start ~/save ~/discard ~/stop")
+        for binding in self.contract.features.values():
+            if binding.estimated and binding.name in self.features:
+                self.get_logger().info(f"{binding.name}: {list(binding.estimated)} are estimates (the robot reads "
+                                       f"back no position for them), recorded as its node publishes them")
         self._publish_status()
 
     def _declare_parameters(self) -> dict:
         defaults = {
-            "dataset": "", "repo_id": "local/so101", "contract": "so101_pick_place", "task": "", "fps": 0.0,
+            "dataset": "", "repo_id": "", "contract": "", "task": "", "fps": 0.0,
             "frame_clock": "timer", "sample_delay_s": 0.05, "episode_time_s": 60.0, "reset_time_s": 60.0,
             "num_episodes": 50, "gap_threshold_s": 0.5, "bag": False,
         }
         values = {k: self.declare_parameter(k, v).value for k, v in defaults.items()}
+        if not values["contract"]:
+            raise ValueError("parameter contract: required (a contract of a robot package, e.g. so101_pick_place)")
         if values["frame_clock"] not in FRAME_CLOCKS:
             raise ValueError(f"parameter frame_clock: expected one of {FRAME_CLOCKS}, got {values['frame_clock']!r}")
         if values["fps"] < 0 or values["gap_threshold_s"] <= 0 or values["sample_delay_s"] < 0:
@@ -186,8 +194,10 @@ class RecorderNode(Node):
             convert, kind = joint_values, JointState
         elif binding.type == "sensor_msgs/msg/Image":
             convert, kind = image_rgb, Image
+        elif binding.type == "sensor_msgs/msg/Imu":
+            convert, kind = imu_values, Imu
         else:
-            raise ValueError(f"feature {binding.name}: the recorder records JointState and Image streams, "
+            raise ValueError(f"feature {binding.name}: the recorder records JointState, Image and Imu streams, "
                              f"not {binding.type}")
         reference = self.frame_clock == "reference" and binding.name == "observation.state"
         depth = IMAGE_QUEUE_DEPTH if kind is Image else VECTOR_QUEUE_DEPTH

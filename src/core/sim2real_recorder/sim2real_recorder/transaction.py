@@ -30,7 +30,7 @@ from sim2real_recorder.errors import WriterStateError
 
 logger = logging.getLogger(__name__)
 
-TXN_DIR_NAME = ".so101_txn"
+TXN_DIR_NAME = ".sim2real_txn"
 JOURNAL = "journal.json"
 REWRITTEN = ("meta/info.json", "meta/stats.json", "meta/tasks.parquet")  # rewritten in place by LeRobot
 APPENDED = ("data", "meta/episodes", "videos")  # trees LeRobot adds an episode's files to

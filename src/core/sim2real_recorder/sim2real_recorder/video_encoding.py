@@ -40,7 +40,7 @@ from sim2real_recorder.errors import EncoderError, WriterConfigError
 
 logger = logging.getLogger(__name__)
 
-TEMP_DIR_NAME = ".so101_recording"  # under the dataset root: same filesystem, so moves are renames
+TEMP_DIR_NAME = ".sim2real_recording"  # under the dataset root: same filesystem, so moves are renames
 _X264 = ("libx264", "h264")
 _X265 = ("libx265", "hevc")
 _SVTAV1 = ("libsvtav1",)

@@ -75,7 +75,7 @@ _OWN_ENTRIES = {TEMP_DIR_NAME, TXN_DIR_NAME}
 @dataclass(frozen=True, kw_only=True)
 class WriterConfig:
     root: Path  # dataset directory (created, or resumed if it holds a dataset)
-    repo_id: str = "local/so101"
+    repo_id: str = "local/dataset"  # stored in the dataset; nothing is uploaded
     fps: float  # dataset fps; must be a whole number (LeRobot stores an int)
     robot_type: str
     task: str  # natural-language task of every frame
@@ -153,6 +153,11 @@ def _vector_names(binding) -> list[str]:
     if binding.joints:
         return list(binding.joints)
     names = []
+    if binding.type == "sensor_msgs/msg/Imu":
+        for item in binding.layout:
+            axes = ("qw", "qx", "qy", "qz") if item == "orientation" else ("x", "y", "z")
+            names.extend(f"{item}.{axis}" for axis in axes)
+        return names
     for item in binding.layout:
         obj, _, part = item.partition(".")
         axes = ("x", "y", "z") if part == "position" else ("qw", "qx", "qy", "qz")

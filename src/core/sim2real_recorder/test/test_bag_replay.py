@@ -153,7 +153,7 @@ def mapping(tmp_path: Path, **extra) -> Path:
 def load(root: Path):
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    return LeRobotDataset("local/so101_bags", root=root, video_backend="torchcodec")
+    return LeRobotDataset("local/bags", root=root, video_backend="torchcodec")
 
 
 def check_episode(ds, ep: int, frames, state_topic="/joint_states", wrist="/wrist_cam/image_raw", atol_img=12):
@@ -510,7 +510,7 @@ def test_an_empty_dataset_left_by_a_killed_run_is_started_afresh(tmp_path):
     from sim2real_recorder.writer import DatasetWriter, WriterConfig
 
     # a run with other settings, killed before its first save: meta/info.json and nothing else
-    DatasetWriter(WriterConfig(root=tmp_path / "ds", repo_id="local/so101_bags", fps=30, robot_type="so101_follower",
+    DatasetWriter(WriterConfig(root=tmp_path / "ds", repo_id="local/bags", fps=30, robot_type="so101_follower",
                                task="t", features={"x": {"dtype": "float32", "shape": (2,), "names": None}})).finalize()
     assert (tmp_path / "ds" / "meta" / "info.json").is_file()
     write_bag(tmp_path / "bag", "sqlite3", segments=((0, 20),))

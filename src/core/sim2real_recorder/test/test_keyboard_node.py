@@ -151,7 +151,7 @@ def recorder(tmp_path_factory):
 def terminal(recorder):
     recorder.reset()
     recorder._publish()
-    term = Terminal()
+    term = Terminal("--ros-args", "-r", "__ns:=/so101")
     yield term
     term.close()
 
@@ -235,6 +235,18 @@ def test_the_keyboard_exits_when_the_recorder_goes(recorder):
     finally:
         term.close()
         thread.join(timeout=5)
+
+
+def test_without_a_namespace_it_says_so(recorder):
+    term = Terminal()
+    try:
+        assert term.proc.wait(timeout=60) == 2, term.text[-2000:]
+        assert term.wait_for("error: no namespace: run the keyboard in the recorder's namespace (the graph's), "
+                             "--ros-args -r __ns:=/<namespace>, e.g. __ns:=/so101"), term.text[-2000:]
+        assert "Traceback" not in term.text
+        assert recorder.calls == []
+    finally:
+        term.close()
 
 
 def test_help_lists_the_keys_and_exits(tmp_path):

@@ -165,7 +165,8 @@ def _recorder(namespace: str, log, root, **params):
     """A recorder process; without timing parameters it is driven by services only."""
     params = {"episode_time_s": 0.0, "reset_time_s": 0.0, "num_episodes": 0, **params}
     return start_node("sim2real_recorder.recorder_node", namespace=namespace, log=log,
-                      params={"dataset": str(root), "repo_id": REPO, "cameras": "[overhead_cam]", **params})
+                      params={"dataset": str(root), "repo_id": REPO, "contract": "so101_pick_place",
+                              "cameras": "[overhead_cam]", **params})
 
 
 def _feed(feeder: Feeder, first: int, ticks: int, image: bool = True) -> int:

@@ -1,6 +1,6 @@
-"""The recorder node (a real process) refuses a bad dataset path with one line naming it, exit
-code 2, no traceback and no second error from the clean-up of the half-built node; what is at
-the path is left as it was."""
+"""The recorder node (a real process) refuses a bad dataset path or a missing contract with one
+line naming it, exit code 2, no traceback and no second error from the clean-up of the half-built
+node; what is at the path is left as it was."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ def ros(tmp_path_factory):
     return isolate_ros(tmp_path_factory.mktemp("ros_log"))
 
 
-def run_recorder(tmp_path, **params) -> tuple[int, str]:
+def run_recorder(tmp_path, contract: str | None = "so101_pick_place", **params) -> tuple[int, str]:
+    """The recorder with ``params`` (and ``contract`` unless None) until it exits."""
     log = tmp_path / "recorder.log"
-    proc = start_node("sim2real_recorder.recorder_node", log=log, params=params)
+    contract_param = {} if contract is None else {"contract": contract}
+    proc = start_node("sim2real_recorder.recorder_node", namespace="so101", log=log,
+                      params={**contract_param, **params})
     code = proc.wait(timeout=EXIT_WAIT_S)
     return code, log.read_text()
 
@@ -55,3 +58,12 @@ def test_bad_session_parameter_opens_no_dataset(tmp_path):
     assert code == 2
     assert the_error(output).startswith("error: episode_time_s: expected >= 0")
     assert not target.exists()  # checked before the writer created the dataset
+
+
+def test_contract_is_required(tmp_path):
+    target = tmp_path / "new_dataset"
+    code, output = run_recorder(tmp_path, contract=None, dataset=target)
+    assert code == 2
+    assert the_error(output) == ("error: parameter contract: required (a contract of a robot package, "
+                                 "e.g. so101_pick_place)")
+    assert not target.exists()

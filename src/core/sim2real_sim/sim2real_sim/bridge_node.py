@@ -1,5 +1,10 @@
-"""ROS 2 bridge around the sim core: joint states, cameras, object poses and /clock out;
-joint position commands in; reset and episode-status services.
+"""ROS 2 bridge around the sim core: what the robot config declares goes out (joint states,
+cameras, object poses, for a floating-base robot its base pose on ``base/pose`` and its IMU on
+``imu``) with /clock; joint commands come in (positions or velocities, as the robot config's
+``command`` says); reset and episode-status services. Joints whose hardware reads nothing back
+(robot config ``feedback: false``) are published as the real robot's node publishes them: estimated
+from the commands (sim2real_common.joint_estimate); their true state goes to
+``ground_truth/joint_states``.
 
 Modes:
 - ``lockstep``: the sim advances exactly one control period per command that answers the
@@ -28,19 +33,21 @@ from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image, JointState
+from sensor_msgs.msg import CameraInfo, Image, Imu, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from sim2real_common.joint_estimate import JointEstimate
 from sim2real_common.node_runner import run_node
 from sim2real_common.qos import STATUS_QOS
 from sim2real_common.registry import scene as registered_scene
 from sim2real_common.robot_config import load_robot_config
 from sim2real_sim.cameras import CameraSpec
-from sim2real_sim.ros_conversions import camera_info_msg, image_msg, pose_msg, stamp_from_seconds
+from sim2real_common.ros_conversions import camera_info_msg, image_msg, imu_msg, pose_msg, stamp_from_seconds
 from sim2real_sim.sim import Sim, SimConfig
-from sim2real_sim.whiskers import GRASP_SITE, WhiskerHistory, camera_projection, draw_paths, predict_path
+from sim2real_sim.robot_checks import check_floating_base, check_imu
+from sim2real_sim.whiskers import WhiskerHistory, camera_projection, draw_paths, predict_path
 
 MODES = ("lockstep", "realtime")
 LOCKSTEP_REPUBLISH_S = 1.0  # re-send the unchanged observation if no command came (discovery races)
@@ -58,7 +65,8 @@ class SimBridge(Node):
         cameras = self.policy_cameras + ([self.video] if self.video else [])
         if p["max_steps"] < 1:
             raise ValueError(f"parameter max_steps: expected >= 1, got {p['max_steps']}")
-        self.sim = Sim(SimConfig(scene=p["scene"], control_hz=p["control_hz"], max_steps=p["max_steps"]))
+        control_hz = p["control_hz"] or self.robot.control_hz  # 0: the robot config's
+        self.sim = Sim(SimConfig(scene=p["scene"], control_hz=control_hz, max_steps=p["max_steps"]))
         for camera in cameras:
             self.sim.cameras.check(camera)
         missing = set(self.robot.joint_names) ^ set(self.sim.joint_names)
@@ -66,6 +74,10 @@ class SimBridge(Node):
             raise ValueError(f"robot config joints {self.robot.joint_names} do not match scene "
                              f"{p['scene']!r} actuators {self.sim.joint_names}")
         self._order = [self.sim.joint_names.index(n) for n in self.robot.joint_names]
+        if self.robot.floating_base is not None:
+            check_floating_base(self.sim.model, self.robot.floating_base)
+        if self.robot.imu is not None:
+            check_imu(self.sim.model, self.robot.imu)
         self.mode, self.seed = p["mode"], p["seed"]
         self._resets = 0
         self._stepping = False  # True between a reset and the end of the episode
@@ -73,6 +85,8 @@ class SimBridge(Node):
         self._observation_stamp = (0, 0)  # (sec, nanosec) of the newest published observation
 
         self.joint_pub = self.create_publisher(JointState, "joint_states", 10)
+        self.estimate = JointEstimate(self.robot, self.robot.estimated_joints) if self.robot.estimated_joints else None
+        self.truth_pub = self.create_publisher(JointState, "ground_truth/joint_states", 10) if self.estimate else None
         self.clock_pub = self.create_publisher(Clock, "/clock", 10)
         self.status_pub = self.create_publisher(String, "episode_status", STATUS_QOS)
         self.image_pubs = {c.name: self.create_publisher(Image, f"{c.name}/image_raw", 10)
@@ -82,10 +96,16 @@ class SimBridge(Node):
         self.video_pub = self.create_publisher(Image, "video/image_raw", 10) if self.video else None
         self.pose_pubs = {name: self.create_publisher(PoseStamped, f"objects/{name}/pose", 10)
                           for name in self.sim.task.objects}
+        self.base_pub = (self.create_publisher(PoseStamped, "base/pose", 10)
+                         if self.robot.floating_base is not None else None)
+        self.imu_pub = self.create_publisher(Imu, "imu", 10) if self.robot.imu is not None else None
         self.create_subscription(JointState, "joint_commands", self._on_command, 10)
         self.whiskers = WhiskerHistory() if p["whiskers"] else None
         if self.whiskers is not None:
-            self._grasp = self.sim.model.site(GRASP_SITE).id
+            if not self.robot.tool_site:
+                raise ValueError("parameter whiskers: the robot config names no tool_site (the MJCF site "
+                                 "whose predicted path the whiskers draw)")
+            self._grasp = self.sim.model.site(self.robot.tool_site).id
             self.path_pub = self.create_publisher(Path, "whiskers/path", 10)
             self.create_subscription(JointTrajectory, "policy/action_chunk", self._on_action_chunk, 10)
         self.create_service(Trigger, "~/reset", self._on_reset)
@@ -102,7 +122,7 @@ class SimBridge(Node):
 
     def _declare_parameters(self) -> dict:
         defaults = {
-            "scene": "", "robot_config": "", "mode": "lockstep", "control_hz": 30.0,
+            "scene": "", "robot_config": "", "mode": "lockstep", "control_hz": 0.0,
             "seed": 0, "max_steps": 300, "cameras": [""], "image_width": 128, "image_height": 96,
             "publish_video": False, "video_camera": "", "video_width": 640, "video_height": 480,
             "whiskers": False,
@@ -123,10 +143,13 @@ class SimBridge(Node):
             return
         self._last_command = time.monotonic()
         targets = self.sim.data.ctrl.copy()
-        for name, value in zip(msg.name, msg.position):
-            if name in self.sim.joint_names:
-                targets[self.sim.joint_names.index(name)] = value
+        commanded = {name: value for name, value in zip(msg.name, getattr(msg, self.robot.command))
+                     if name in self.sim.joint_names}
+        for name, value in commanded.items():
+            targets[self.sim.joint_names.index(name)] = value
         self.sim.set_targets(targets)
+        if self.estimate is not None:
+            self.estimate.command(commanded, self.sim.time)
         if self.mode == "lockstep":
             self._advance()
 
@@ -148,7 +171,7 @@ class SimBridge(Node):
         for column, name in enumerate(msg.joint_names):
             if name in self.sim.joint_names:
                 chunk[:, self.sim.joint_names.index(name)] = [point.positions[column] for point in msg.points]
-        path = predict_path(self.sim.model, self.sim.data, chunk, self.sim.substeps)
+        path = predict_path(self.sim.model, self.sim.data, chunk, self.sim.substeps, self.robot.tool_site)
         self.whiskers.add_prediction(np.vstack([self.sim.data.site_xpos[self._grasp], path]))
         self.path_pub.publish(self._path_msg(path))
 
@@ -175,6 +198,8 @@ class SimBridge(Node):
         seed = self.seed + self._resets
         self._resets += 1
         status = self.sim.reset(seed)
+        if self.estimate is not None:
+            self.estimate.reset(self.sim.time)  # the robot put at home (the sim's own pose has the seed's noise)
         if self.whiskers is not None:
             self.whiskers.clear()
             self.whiskers.add_position(self.sim.data.site_xpos[self._grasp])
@@ -228,14 +253,31 @@ class SimBridge(Node):
             self.video_pub.publish(image_msg(rgb, stamp, frame))
         for name, (pos, quat) in self.sim.object_poses().items():
             self.pose_pubs[name].publish(pose_msg(pos, quat, stamp))
+        if self.base_pub is not None:
+            pos, quat = self.sim.body_pose(self.robot.floating_base.body)
+            self.base_pub.publish(pose_msg(pos, quat, stamp))  # in the world frame
+        if self.imu_pub is not None:
+            readings = {name: self.sim.sensor(sensor) for name, sensor in self.robot.imu.sensors().items()}
+            self.imu_pub.publish(imu_msg(readings, stamp, self.robot.imu.frame_id))
         # Joint states last: a lockstep policy acts once the state of a new stamp arrives.
+        truth = self._joint_state_msg(stamp)
+        if self.estimate is None:
+            self.joint_pub.publish(truth)
+            return
+        self.truth_pub.publish(truth)
+        estimated = self.estimate.positions(self.sim.time)
+        measured = dict(zip(truth.name, truth.position))
+        self.joint_pub.publish(JointState(header=truth.header, name=truth.name,
+                                          position=[estimated.get(n, measured[n]) for n in truth.name]))
+
+    def _joint_state_msg(self, stamp) -> JointState:
         js = JointState()
         js.header.stamp = stamp
         js.name = list(self.robot.joint_names)
         js.position = self.sim.joint_positions()[self._order].tolist()
         js.velocity = self.sim.joint_velocities()[self._order].tolist()
         js.effort = self.sim.joint_efforts()[self._order].tolist()
-        self.joint_pub.publish(js)
+        return js
 
     def destroy_node(self) -> None:
         self.sim.close()

@@ -35,7 +35,7 @@ from sim2real_common.features import stamp_ns
 from sim2real_common.node_runner import EXIT_INTERRUPTED, run_node, shutdown_requested
 from sim2real_common.qos import STATUS_QOS
 from sim2real_sim.evaluation import print_report, summarize, write_report
-from sim2real_sim.ros_conversions import image_array
+from sim2real_common.ros_conversions import image_array
 from sim2real_sim.task import success_outcome, task_class
 from sim2real_sim.video import CaptionedVideo
 

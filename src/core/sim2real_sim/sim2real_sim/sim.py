@@ -11,6 +11,7 @@ import mujoco
 import numpy as np
 
 from sim2real_common.registry import scene
+from sim2real_common.robot_config import load_robot_config
 from sim2real_sim.cameras import CameraRig, CameraSpec
 from sim2real_sim.scenes import load_model
 from sim2real_sim.task import EpisodeStatus, task_class
@@ -21,11 +22,13 @@ HOME_KEYFRAME = "home"  # the keyframe every episode starts from, when the scene
 @dataclass(frozen=True)
 class SimConfig:
     scene: str  # a registered scene (sim2real_common.registry)
-    control_hz: float = 30.0
+    control_hz: float | None = None  # None: the scene's robot config's
     max_steps: int | None = None  # episode budget in control ticks (None: the task's own)
 
     def __post_init__(self) -> None:
-        scene(self.scene)  # unknown scene -> RegistryError listing the registered ones
+        owner, _ = scene(self.scene)  # unknown scene -> RegistryError listing the registered ones
+        if self.control_hz is None:
+            object.__setattr__(self, "control_hz", load_robot_config(owner.robot_config).control_hz)
         if self.control_hz <= 0:
             raise ValueError(f"control_hz must be > 0, got {self.control_hz}")
         if self.max_steps is not None and self.max_steps < 1:
@@ -115,6 +118,14 @@ class Sim:
             name: (self.data.body(name).xpos.copy(), self.data.body(name).xquat.copy())
             for name in self.task.objects
         }
+
+    def body_pose(self, body: str) -> tuple[np.ndarray, np.ndarray]:
+        """World position and quaternion (w, x, y, z) of a body (a floating base)."""
+        return self.data.body(body).xpos.copy(), self.data.body(body).xquat.copy()
+
+    def sensor(self, name: str) -> np.ndarray:
+        """The current reading of an MJCF sensor (an IMU's framequat, gyro, accelerometer)."""
+        return self.data.sensor(name).data.copy()
 
     def environment_state(self) -> np.ndarray:
         """Privileged task state, as the task lays it out (and the contract names it)."""

@@ -14,14 +14,13 @@ import cv2
 import mujoco
 import numpy as np
 
-GRASP_SITE = "grasp"
 CURRENT_RGB = (40, 220, 40)
 PAST_RGB = (60, 120, 255)
 ACTUAL_RGB = (255, 150, 30)
 
 
 def predict_path(model: mujoco.MjModel, data: mujoco.MjData, chunk: np.ndarray, substeps: int,
-                 site: str = GRASP_SITE) -> np.ndarray:
+                 site: str) -> np.ndarray:
     """World positions (n, 3) of ``site`` after each of the ``n`` chunk steps.
 
     ``chunk`` is (n, nu) actuator targets in actuator order, each held for ``substeps`` physics

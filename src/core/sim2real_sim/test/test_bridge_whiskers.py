@@ -14,7 +14,7 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from sim2real_common.ros_testing import call_trigger, isolate_ros, spin_until, start_node, stop_node
-from sim2real_sim.ros_conversions import image_array
+from sim2real_common.ros_conversions import image_array
 from sim2real_sim.whiskers import CURRENT_RGB
 
 CHUNK = np.linspace(0.1, 1.0, 12)  # shoulder_pan targets: a sweep about the base

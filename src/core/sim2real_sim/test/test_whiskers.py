@@ -36,7 +36,7 @@ def _pan_sweep(sim: Sim, n: int = 20, end: float = 1.0) -> np.ndarray:
 
 
 def test_pan_sweep_circles_the_base_axis(sim):
-    path = predict_path(sim.model, sim.data, _pan_sweep(sim), sim.substeps)
+    path = predict_path(sim.model, sim.data, _pan_sweep(sim), sim.substeps, "grasp")
     assert path.shape == (20, 3)
     pan = sim.model.joint("shoulder_pan").id
     anchor, axis = sim.data.xanchor[pan], sim.data.xaxis[pan]
@@ -58,7 +58,7 @@ def test_rollout_leaves_live_data_untouched_and_matches_executing_the_chunk(sim)
     before = {k: getattr(sim.data, k).copy() for k in ("qpos", "qvel", "ctrl", "qacc_warmstart", "site_xpos")}
     time = sim.data.time
     chunk = _pan_sweep(sim, n=8)
-    path = predict_path(sim.model, sim.data, chunk, sim.substeps)
+    path = predict_path(sim.model, sim.data, chunk, sim.substeps, "grasp")
     for key, value in before.items():
         assert np.array_equal(getattr(sim.data, key), value), key
     assert sim.data.time == time
@@ -73,7 +73,7 @@ def test_rollout_leaves_live_data_untouched_and_matches_executing_the_chunk(sim)
 
 def test_chunk_of_wrong_width_is_rejected(sim):
     with pytest.raises(ValueError, match=r"\(n, 6\)"):
-        predict_path(sim.model, sim.data, np.zeros((4, 5)), sim.substeps)
+        predict_path(sim.model, sim.data, np.zeros((4, 5)), sim.substeps, "grasp")
 
 
 @pytest.fixture(scope="module")

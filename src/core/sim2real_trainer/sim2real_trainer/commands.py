@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 from sim2real_trainer.errors import TrainerError
-from sim2real_trainer.groups import DEFAULT_GROUPS_CONFIG
 
-GROUPS_HELP = f"groups file: a path or a name under the workspace config/ (default {DEFAULT_GROUPS_CONFIG})"
+GROUPS_HELP = "groups file: a path or a name under a robot package's config/, e.g. trainer/so101_groups.yaml"
 
 
 def _episodes(text: str) -> tuple[int, ...]:
@@ -31,7 +30,8 @@ def _episodes(text: str) -> tuple[int, ...]:
 
 
 def _groups_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--action-groups", default=DEFAULT_GROUPS_CONFIG, metavar="YAML", help=GROUPS_HELP)
+    parser.add_argument("--action-groups", metavar="YAML", help=GROUPS_HELP + " (default: the groups file the "
+                        "dataset's robot registers, else the groups: of its robot config)")
 
 
 # -- train -----------------------------------------------------------------------------------
@@ -71,12 +71,14 @@ def add_train(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--eval-episodes", type=int, help="sim episodes per evaluation (default 10)")
     parser.add_argument("--eval-seed", type=int, help="seed of the first evaluation episode (default 10000)")
     parser.add_argument("--eval-max-steps", type=int, help="control ticks per evaluation episode (default 300)")
-    parser.add_argument("--eval-scene", help="registered scene of the evaluation (default: the only one)")
+    parser.add_argument("--eval-scene", help="registered scene of the evaluation (default: the only one whose contract serves the policy)")
     parser.add_argument("--seed", type=int, help="training seed (default 1000)")
     parser.add_argument("--device", help="cpu (default), cuda, mps; multi-GPU through `accelerate launch`")
     parser.add_argument("--num-workers", type=int, help="data loader workers (default 4)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
-    parser.add_argument("--action-groups", metavar="YAML", help=GROUPS_HELP)
+    parser.add_argument("--action-groups", metavar="YAML",
+                        help=GROUPS_HELP + " (default: the groups file the dataset's robot registers; none: "
+                             "LeRobot's uniform loss on every episode)")
     parser.add_argument("--loss-weighting", choices=("uniform", "per_group", "per_dimension"),
                         help="override the groups file's loss weighting strategy")
     parser.add_argument("--episodes", type=_episodes, help="train on these episodes: 0,2,5 or an episodes .json")
@@ -144,11 +146,11 @@ def add_analyze_actions(subparsers: argparse._SubParsersAction) -> None:
 
 def run_analyze_actions(args: argparse.Namespace) -> int:
     from sim2real_trainer.action_analysis import analyze_actions, print_analysis, write_analysis
-    from sim2real_trainer.groups import load_groups_config
+    from sim2real_trainer.groups import dataset_groups
     from sim2real_trainer.local_dataset import open_local_dataset
 
     dataset = open_local_dataset(args.dataset)
-    analysis = analyze_actions(dataset, load_groups_config(args.action_groups), normalization=args.normalization)
+    analysis = analyze_actions(dataset, dataset_groups(dataset, args.action_groups), normalization=args.normalization)
     print_analysis(analysis)
     output = args.output or Path("outputs/analysis") / dataset.root.resolve().name / "actions"
     for path in write_analysis(analysis, output):
@@ -172,11 +174,11 @@ def add_balance_stats(subparsers: argparse._SubParsersAction) -> None:
 
 def run_balance_stats(args: argparse.Namespace) -> int:
     from sim2real_trainer.balanced_stats import balanced_stats, write_override
-    from sim2real_trainer.groups import load_groups_config
+    from sim2real_trainer.groups import dataset_groups
     from sim2real_trainer.local_dataset import load_stats, open_local_dataset
 
     dataset = open_local_dataset(args.dataset)
-    config = load_groups_config(args.action_groups)
+    config = dataset_groups(dataset, args.action_groups)
     override = balanced_stats(dataset, config)
     stats = load_stats(dataset)
     for feature, values in override.items():
@@ -211,11 +213,11 @@ def add_filter_episodes(subparsers: argparse._SubParsersAction) -> None:
 
 def run_filter_episodes(args: argparse.Namespace) -> int:
     from sim2real_trainer.episode_filter import select_episodes
-    from sim2real_trainer.groups import load_groups_config
+    from sim2real_trainer.groups import dataset_groups
     from sim2real_trainer.local_dataset import open_local_dataset
 
     dataset = open_local_dataset(args.dataset)
-    selection = select_episodes(dataset, load_groups_config(args.action_groups), args.filter)
+    selection = select_episodes(dataset, dataset_groups(dataset, args.action_groups), args.filter)
     for episode, shares in selection.shares.items():
         kept = "kept" if episode in selection.selected else "dropped"
         print(f"episode {episode:>4}  {selection.group} share {shares[selection.group]:.3f}  {kept}")
@@ -270,7 +272,7 @@ def add_sim_demos(subparsers: argparse._SubParsersAction) -> None:
                     "dataset laid out by the scene's contract: joint positions, camera videos (the contract's "
                     "cameras and sizes; --cameras), optionally the privileged environment state, and the "
                     "expert's joint targets.")
-    parser.add_argument("--scene", default="", help="registered scene (default: the only one)")
+    parser.add_argument("--scene", default="", help="registered scene (default: the only one with a scripted expert)")
     parser.add_argument("--output", type=Path, required=True, help="dataset root folder (must not exist)")
     parser.add_argument("--episodes", type=int, required=True, help="successful episodes to record")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
@@ -308,12 +310,12 @@ def run_sim_demos(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim2real_common.contract import load_contract
-    from sim2real_common.registry import default_scene, scene
+    from sim2real_common.registry import default_expert_scene, scene
     from sim2real_trainer.sim_demos import contract_cameras, record_expert_demos
 
     if args.output.exists():
         raise TrainerError(f"{args.output} already exists; choose a new dataset folder")
-    scene_name = args.scene or default_scene()
+    scene_name = args.scene or default_expert_scene()
     cameras = None
     if args.cameras is not None:
         cameras = parse_cameras(args.cameras, contract_cameras(load_contract(scene(scene_name)[1].contract)))
@@ -341,7 +343,8 @@ def add_eval_sim(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=20_000,
                         help="seed of the first episode (default 20000: neither the demos' 0.. nor the in-training "
                              "evaluation's 10000..)")
-    parser.add_argument("--scene", default="", help="registered scene (default: the only one)")
+    parser.add_argument("--scene", default="", help="registered scene (default: the only one whose contract serves "
+                                                    "the policy; for the expert, the only one with an expert)")
     parser.add_argument("--max-steps", type=int, default=None, help="control ticks per episode (default: the task's)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
     parser.add_argument("--output", type=Path, help="report JSON (default <policy>/eval/sim_<seed>x<episodes>.json)")
@@ -351,21 +354,20 @@ def add_eval_sim(subparsers: argparse._SubParsersAction) -> None:
 def run_eval_sim(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim2real_common.registry import default_scene
     from sim2real_sim.evaluation import write_report
     from sim2real_sim.task import success_outcome, task_class
-    from sim2real_trainer.sim_eval import SimEvalConfig, evaluate_checkpoint
+    from sim2real_trainer.sim_eval import SimEvalConfig, evaluate_policy, load_for_eval
 
-    scene = args.scene or default_scene()
-    success = success_outcome(task_class(scene))
     try:
         config = SimEvalConfig(n_episodes=args.episodes, seed=args.seed, max_steps=args.max_steps, device=args.device,
-                               scene=scene)
+                               scene=args.scene)
     except ValueError as err:
         raise TrainerError(str(err)) from None
     on_disk = args.policy != "expert" and not args.policy.startswith("openpi://")
     if on_disk and not Path(args.policy).exists():
         raise TrainerError(f"policy {args.policy} does not exist")
+    policy, config = load_for_eval(args.policy, config)
+    success = success_outcome(task_class(config.scene))
     report_name = f"sim_{args.seed}x{args.episodes}.json"
     output = args.output or (Path(args.policy) / "eval" if on_disk else Path("outputs/eval")) / report_name
     with tqdm(total=args.episodes, desc="sim episodes", unit="ep") as bar:
@@ -377,7 +379,8 @@ def run_eval_sim(args: argparse.Namespace) -> int:
             bar.update(1)
             bar.set_postfix(success=f"{successes}/{bar.n}")
 
-        report = evaluate_checkpoint(args.policy, config, on_episode=done)
+        report = evaluate_policy(policy, config, meta={"policy": args.policy, "scene": config.scene, "seed": args.seed,
+                                                       "max_steps": args.max_steps}, on_episode=done)
     write_report(report, output)
     low, high = report["success_rate_ci95"]
     failures = ", ".join(f"{name} {n}" for name, n in report["failures"].items() if n) or "none"

@@ -15,6 +15,11 @@ strategy and the episode filters::
       arm_heavy: {group: arm, min_share: 0.45}
 
 Weights are relative: the trainer normalises them to mean 1 over the action dimensions.
+
+Without a file, the groups are those of the dataset's robot (the installed robot whose robot
+config has the dataset's ``robot_type``): the groups file it registers (``Robot.trainer_groups``),
+else the ``groups:`` of its robot config, by joint name, as index ranges of the dataset's action,
+with uniform loss weighting and no filters.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from typing import Any
 
 from sim2real_common.config_files import load_yaml, resolve_config
 from sim2real_common.errors import ConfigError
+from sim2real_trainer.errors import TrainerError
+from sim2real_trainer.local_dataset import LocalDataset
 
-DEFAULT_GROUPS_CONFIG = "trainer/so101_groups.yaml"
 STRATEGIES = ("uniform", "per_group", "per_dimension")
 
 
@@ -86,14 +92,77 @@ class GroupsConfig:
         return GroupsConfig(self.path, self.groups, weighting, self.filters)
 
 
-def load_groups_config(path_or_name: str | Path = DEFAULT_GROUPS_CONFIG) -> GroupsConfig:
-    """Read and validate a groups file (a path, or a name under the workspace config/)."""
+def load_groups_config(path_or_name: str | Path) -> GroupsConfig:
+    """Read and validate a groups file (a path, or a name under a robot package's config/)."""
     path = resolve_config(path_or_name)
     data = load_yaml(path)
     groups = _groups(data.get("groups"), path)
     weighting = _weighting(data.get("loss_weighting") or {}, groups, path)
     filters = _filters(data.get("filters") or {}, groups, path)
     return GroupsConfig(path, groups, weighting, filters)
+
+
+def dataset_groups(dataset: LocalDataset, path_or_name: str | Path | None = None) -> GroupsConfig:
+    """The groups file ``path_or_name``; without one, the groups of the dataset's robot config."""
+    if path_or_name is not None:
+        return load_groups_config(path_or_name)
+    path, robot_groups, groups_file = _dataset_robot(dataset)
+    if groups_file is not None:
+        return load_groups_config(groups_file)
+    return robot_config_groups(dataset, path, robot_groups)
+
+
+def robot_config_groups(dataset: LocalDataset, path: Path, robot_groups: dict[str, tuple[str, ...]]) -> GroupsConfig:
+    """A robot config's joint groups (``path``: the file, for errors) as index ranges of the
+    dataset's action: uniform loss weighting, no filters."""
+    if not robot_groups:
+        raise ConfigError(path, "groups", "none: name the action groups with a groups file (--action-groups)")
+    joints = dataset.names("action")
+    raw = {}
+    for name, members in robot_groups.items():
+        missing = [j for j in members if j not in joints]
+        if missing:
+            raise ConfigError(path, f"groups.{name}", f"joints {missing} are no action dimensions of {dataset.root} "
+                                                      f"({joints}); name the groups with a file (--action-groups)")
+        dims = sorted(joints.index(j) for j in members)
+        if dims != list(range(dims[0], dims[-1] + 1)):
+            raise ConfigError(path, f"groups.{name}", f"joints {list(members)} are not side by side in the action of "
+                                                      f"{dataset.root}; name the groups with a file (--action-groups)")
+        raw[name] = [dims[0], dims[-1] + 1]
+    groups = _groups(raw, path)
+    if groups.dim != len(joints):
+        raise ConfigError(path, "groups", f"cover {groups.dim} of the {len(joints)} action dimensions of "
+                                          f"{dataset.root}; name the groups with a file (--action-groups)")
+    return GroupsConfig(path, groups, LossWeightingConfig(), {})
+
+
+def registered_groups_file(dataset: LocalDataset) -> Path | None:
+    """The groups file the dataset's robot registers (None: an unknown robot, or none registered)."""
+    try:
+        return _dataset_robot(dataset)[2]
+    except TrainerError:
+        return None
+
+
+def _dataset_robot(dataset: LocalDataset) -> tuple[Path, dict[str, tuple[str, ...]], Path | None]:
+    """The robot config (path, joint groups) of the installed robot with the dataset's robot_type,
+    and the groups file that robot registers (None: it registers none)."""
+    from sim2real_common.registry import robots
+    from sim2real_common.robot_config import load_robot_config
+
+    robot_type = dataset.info.get("robot_type")
+    found = {}
+    for owner in robots().values():
+        if owner.robot_config:
+            path = owner.config_dir / owner.robot_config
+            config = load_robot_config(path)
+            groups_file = owner.config_dir / owner.trainer_groups if owner.trainer_groups else None
+            found[config.robot_type] = (path, config.groups, groups_file)
+    if robot_type not in found:
+        raise TrainerError(f"dataset {dataset.root} has robot_type {robot_type!r}, the robot of no installed robot "
+                           f"package ({', '.join(sorted(found)) or 'none'}); name the action groups with a groups "
+                           "file (--action-groups)")
+    return found[robot_type]
 
 
 def _groups(raw: Any, path: Path) -> ActionGroups:

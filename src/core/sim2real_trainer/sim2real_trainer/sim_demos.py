@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from sim2real_common.contract import Contract, load_contract
-from sim2real_common.registry import default_scene, expert_for, scene as registered_scene
+from sim2real_common.registry import default_expert_scene, expert_for, scene as registered_scene
 from sim2real_common.robot_config import RobotConfig, load_robot_config
 from sim2real_policy.interface import Policy
 from sim2real_recorder.writer import features_from_contract
@@ -122,7 +122,7 @@ def record_expert_demos(
         raise ValueError(f"n_episodes must be >= 1, got {n_episodes}")
     if action_noise < 0:
         raise ValueError(f"action_noise must be >= 0 rad, got {action_noise}")
-    scene = scene or default_scene()
+    scene = scene or default_expert_scene()
     owner, entry = registered_scene(scene)
     contract = load_contract(entry.contract)
     robot = load_robot_config(owner.robot_config)

@@ -31,7 +31,7 @@ from sim2real_trainer.balanced_stats import apply_override, load_override
 from sim2real_trainer.callbacks import EVAL_CURVE, EVAL_LOG, LOSS_CURVE, TRAINING_LOG, LossCurve, SimEvaluation, TrainCallback
 from sim2real_trainer.episode_filter import EPISODES_JSON, select_episodes
 from sim2real_trainer.errors import ResumeError, TrainerError
-from sim2real_trainer.groups import DEFAULT_GROUPS_CONFIG, load_groups_config
+from sim2real_trainer.groups import load_groups_config, registered_groups_file
 from sim2real_trainer.item_cache import ItemCache, cacheable
 from sim2real_trainer.local_dataset import LocalDataset, load_stats, open_local_dataset
 from sim2real_trainer.loss_weighting import ActionLossWeighting, dimension_weights
@@ -66,7 +66,7 @@ class TrainOptions:
     seed: int = 1000
     device: str = "cpu"
     num_workers: int = 4
-    groups_config: str | Path = DEFAULT_GROUPS_CONFIG
+    groups_config: str | Path | None = None  # None: the groups file the dataset's robot registers, if any
     loss_weighting: str | None = None  # None: the groups file's strategy
     episodes: tuple[int, ...] | None = None  # None: all (or the filter's selection)
     episodes_filter: str | None = None  # a filter name of the groups file
@@ -101,7 +101,7 @@ class RunState:
 
     loss_weights: list[float] | None  # per action dimension, mean 1; None: LeRobot's own loss
     loss_weighting: str
-    groups_config: str
+    groups_config: str  # the groups file ('': none)
     eval_every: int
     eval: SimEvalConfig
 
@@ -123,8 +123,12 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
     main_process = _process_state(options.device).is_main_process
     if main_process and options.output.exists():
         _reuse_output(options.output)
-    groups = load_groups_config(options.groups_config).with_strategy(options.loss_weighting)
-    weighted = groups.loss_weighting.strategy != "uniform"
+    groups_file = options.groups_config if options.groups_config is not None else registered_groups_file(dataset)
+    if groups_file is None and (options.episodes_filter or options.loss_weighting not in (None, "uniform")):
+        raise TrainerError(f"an episodes filter or loss weighting needs the groups file that defines it: the robot of "
+                           f"{dataset.root} registers none, pass --action-groups")
+    groups = load_groups_config(groups_file).with_strategy(options.loss_weighting) if groups_file is not None else None
+    weighted = groups is not None and groups.loss_weighting.strategy != "uniform"
     if weighted or options.episodes_filter:
         groups.check_dim(dataset.dim("action"), f"the action of {dataset.root}")
     override = (options.stats_override, load_override(options.stats_override)) if options.stats_override else None
@@ -148,7 +152,8 @@ def train(options: TrainOptions, callbacks: list[TrainCallback] | None = None) -
         cfg.scheduler = _cosine_schedule(cfg.optimizer.lr, options.steps)
     state = RunState(
         loss_weights=dimension_weights(groups.loss_weighting, groups.groups).tolist() if weighted else None,
-        loss_weighting=groups.loss_weighting.strategy, groups_config=str(groups.path),
+        loss_weighting=groups.loss_weighting.strategy if groups else "uniform",
+        groups_config=str(groups.path) if groups else "",
         eval_every=options.eval_every, eval=options.eval,
     )
     def edit_stats(dataset: Any) -> None:

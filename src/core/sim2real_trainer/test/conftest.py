@@ -37,7 +37,7 @@ def train_args(dataset: Path, output: Path, *extra: str, steps: int = 2) -> list
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
-    from sim2real_policy.testing_utils import make_tiny_dataset
+    from sim2real_testing.datasets import make_tiny_dataset
 
     return make_tiny_dataset(tmp_path_factory.mktemp("data") / "tiny", n_episodes=3, n_frames=20)
 

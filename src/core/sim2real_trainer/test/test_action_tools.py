@@ -34,11 +34,11 @@ def dataset(tmp_path_factory):
     """Three episodes (arm, gripper, all moving), state and action only (no video: quick)."""
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from sim2real_policy.testing_utils import JOINT_NAMES
+    from sim2real_testing.datasets import JOINT_NAMES
 
     joints = {"dtype": "float32", "shape": (6,), "names": list(JOINT_NAMES)}
     root = tmp_path_factory.mktemp("actions") / "ds"
-    ds = LeRobotDataset.create(repo_id="so101/hand_built", fps=30, root=root, robot_type="so101",
+    ds = LeRobotDataset.create(repo_id="so101/hand_built", fps=30, root=root, robot_type="so101_follower",
                                features={"observation.state": dict(joints), "action": dict(joints)})
     for kind in ("arm", "gripper", "all"):
         for action in episode_actions(kind):
@@ -110,10 +110,12 @@ def test_arm_heavy_filter_keeps_the_arm_episode(dataset, groups, tmp_path):
 
 
 def test_commands_print_and_write(dataset, tmp_path, capsys):
+    """Without --action-groups the commands group by the file the dataset's robot registers
+    (so101: trainer/so101_groups.yaml, arm = the first three joints, with its filters)."""
     assert run_cli("analyze-actions", "--dataset", dataset.root, "-o", tmp_path / "a") == 0
+    assert json.loads((tmp_path / "a" / "action_analysis.json").read_text())["groups"]["arm"]["dims"] == [0, 3]
     assert run_cli("balance-stats", "--dataset", dataset.root, "-o", tmp_path / "b.json") == 0
-    assert run_cli("filter-episodes", "--dataset", dataset.root, "--filter", "arm_heavy",
-                   "-o", tmp_path / "e.json") == 0
+    assert run_cli("filter-episodes", "--dataset", dataset.root, "--filter", "arm_heavy", "-o", tmp_path / "e.json") == 0
     out = capsys.readouterr().out
     assert "suggested loss_weighting" in out and "arm_heavy: kept 1 of 3 episodes" in out
     assert {p.name for p in tmp_path.rglob("*.*")} == {"action_analysis.json", "action_analysis.png",

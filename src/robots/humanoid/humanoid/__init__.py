@@ -1,0 +1,1 @@
+"""The 17-servo humanoid: model, config and walking task."""

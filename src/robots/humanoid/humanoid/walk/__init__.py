@@ -1,0 +1,1 @@
+"""Walking on flat ground: the task the sim bridge and evaluator run."""

@@ -1,0 +1,120 @@
+"""Walking task of the humanoid (the ``sim2real_sim.task`` protocol): stand up from the home pose
+and walk forward (+x) on flat ground.
+
+Outcomes: ``upright`` (the episode ran its length without a fall: the success, so the evaluator's
+success rate is the fall-free rate) and ``fell`` (torso below ``fall_height`` or tilted more than
+``fall_tilt_deg``; the episode ends there). Per episode: ``distance_m`` (torso displacement along
++x), ``fell``, ``upright_s``, ``speed_m_s`` and ``foot_switches`` (changes of the single foot on the
+ground, left-only <-> right-only: steps, not shuffles with both feet down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from sim2real_sim.evaluation import wilson_interval
+from sim2real_sim.task import EpisodeStatus
+
+UPRIGHT, FELL = "upright", "fell"
+TORSO, FEET = "torso", ("left_foot", "right_foot")  # MJCF names: the free body, the foot geoms
+
+
+@dataclass(frozen=True)
+class WalkConfig:
+    max_steps: int = 250  # control ticks per episode: 20 s at the robot's 12.5 Hz
+    fall_height: float = 0.6  # torso below this fraction of its home height: fallen
+    fall_tilt_deg: float = 60.0  # torso z-axis this far from vertical: fallen
+    joint_noise: float = 0.02  # rad, uniform per joint around home, from the episode seed
+
+
+@dataclass
+class WalkStatus(EpisodeStatus):
+    distance_m: float = 0.0
+    fell: bool = False
+    upright_s: float = 0.0
+    speed_m_s: float = 0.0
+    foot_switches: int = 0
+
+
+class WalkTask:
+    OUTCOMES = (UPRIGHT, FELL)
+    objects: tuple[str, ...] = ()
+
+    def __init__(self, model: mujoco.MjModel, max_steps: int | None = None, config: WalkConfig | None = None) -> None:
+        config = config or WalkConfig()
+        self.config = config if max_steps is None else replace(config, max_steps=max_steps)
+        self._model = model
+        self._torso = model.body(TORSO).id
+        self._feet = [model.geom(name).id for name in FEET]
+        free = model.body(TORSO).jntadr[0]
+        self._base_adr = int(model.jnt_qposadr[free])  # x, y, z, then the quaternion
+        self._hinges = [j for j in range(model.njnt) if j != free and model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE]
+        self._home_height = self._start_x = self._start_time = 0.0
+        self._stance: int | None = None  # index in FEET of the only foot down, None: both or neither
+        self._status = WalkStatus()
+
+    @property
+    def status(self) -> WalkStatus:
+        return self._status
+
+    def randomize(self, data: mujoco.MjData, rng: np.random.Generator) -> None:
+        """Joint noise around the home pose; also where and when the episode starts."""
+        self._start_x, self._home_height = float(data.qpos[self._base_adr]), float(data.qpos[self._base_adr + 2])
+        self._start_time = float(data.time)
+        noise = self.config.joint_noise
+        for joint in self._hinges:
+            adr = self._model.jnt_qposadr[joint]
+            low, high = self._model.jnt_range[joint]
+            data.qpos[adr] = np.clip(data.qpos[adr] + rng.uniform(-noise, noise), low, high)
+
+    def reset_monitor(self, episode: int, seed: int | None) -> WalkStatus:
+        self._status = WalkStatus(episode=episode, seed=seed)
+        self._stance = None
+        return self._status
+
+    def update_monitor(self, data: mujoco.MjData) -> WalkStatus:
+        s, c = self._status, self.config
+        position = data.xpos[self._torso]
+        s.steps += 1
+        elapsed = float(data.time - self._start_time)
+        s.distance_m = float(position[0] - self._start_x)
+        up_z = float(data.xmat[self._torso][8])  # z component of the torso's z-axis
+        fallen = position[2] < c.fall_height * self._home_height or up_z < np.cos(np.deg2rad(c.fall_tilt_deg))
+        self._count_steps(data)
+        if fallen:
+            s.done, s.outcome, s.fell = True, FELL, True
+        elif s.steps >= c.max_steps:
+            s.done, s.outcome = True, UPRIGHT
+        s.upright_s = elapsed
+        s.speed_m_s = s.distance_m / elapsed if elapsed > 0 else 0.0
+        return s
+
+    def _count_steps(self, data: mujoco.MjData) -> None:
+        touching = np.concatenate([data.contact.geom1[: data.ncon], data.contact.geom2[: data.ncon]])
+        down = [bool(np.isin(foot, touching)) for foot in self._feet]
+        stance = down.index(True) if down.count(True) == 1 else None
+        if stance is not None:
+            if self._stance is not None and stance != self._stance:
+                self._status.foot_switches += 1
+            self._stance = stance
+
+    def environment_state(self, data: mujoco.MjData) -> np.ndarray:
+        """Torso xyz and quaternion wxyz (privileged: the real robot has no position sensor)."""
+        return np.concatenate([data.xpos[self._torso], data.xquat[self._torso]])
+
+    @staticmethod
+    def report_metrics(episodes: list[dict[str, Any]]) -> dict[str, Any]:
+        n = len(episodes)
+        fall_free = sum(1 for e in episodes if not e["fell"])
+        low, high = wilson_interval(fall_free, n)
+
+        def mean(key: str) -> float | None:
+            return sum(e[key] for e in episodes) / n if n else None
+
+        return {"fall_free_rate": fall_free / n if n else 0.0, "fall_free_rate_ci95": [low, high],
+                "falls": n - fall_free, "mean_distance_m": mean("distance_m"), "mean_speed_m_s": mean("speed_m_s"),
+                "mean_upright_s": mean("upright_s"), "mean_foot_switches": mean("foot_switches")}
