@@ -3,7 +3,8 @@ swaps sim and real by swapping the node.
 
 - ``joint_states`` (sensor_msgs/JointState) out every tick: position (and velocity, when the robot
   measures it) of the joints that answered, in the robot's joint order; a robot that reads nothing
-  back publishes its adapter's estimates (sim2real_common.joint_estimate), which the contract marks estimated;
+  back publishes the positions estimated from what it was told (``start(..., estimate=)``, see
+  robot_loop.py), which the contract marks estimated;
 - ``joint_commands`` (sensor_msgs/JointState) in: positions by joint name, or speeds (the
   ``velocity`` field) for a robot config with ``command: velocity``;
 - ``/diagnostics``: the loop's reports (device, commands) and the robot's own;
@@ -26,6 +27,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 
 from sim2real_common.errors import HardwareError
+from sim2real_common.joint_estimate import JointEstimate
 from sim2real_hardware.robot_interface import RobotInterface
 from sim2real_hardware.robot_loop import LoopConfig, RobotLoop
 from sim2real_hardware.ros_diagnostics import DiagnosticsPublisher
@@ -49,10 +51,12 @@ class HardwareNode(Node):
                           reconnect_period_s=p["reconnect_period_s"], device_report=device_report,
                           command=command)
 
-    def start(self, robot: RobotInterface, config: LoopConfig, hardware_id: str) -> None:
-        """Freeze the parameters (all declared by now), run ``robot`` at ``config.control_hz``."""
+    def start(self, robot: RobotInterface, config: LoopConfig, hardware_id: str,
+              estimate: JointEstimate | None = None) -> None:
+        """Freeze the parameters (all declared by now), run ``robot`` at ``config.control_hz``;
+        ``estimate``: the joints without feedback (``JointEstimate(robot_config, robot_config.estimated_joints)``)."""
         freeze_parameters(self)
-        self.loop = RobotLoop(robot, config)
+        self.loop = RobotLoop(robot, config, estimate)
         self.state_pub = self.create_publisher(JointState, "joint_states", 10)
         self.create_subscription(JointState, "joint_commands", self._on_command, 10)
         self.diagnostics = DiagnosticsPublisher(self, hardware_id=hardware_id)

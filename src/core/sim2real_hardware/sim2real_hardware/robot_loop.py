@@ -15,6 +15,10 @@ A command names joints; a joint it does not name keeps its target, and after a h
 read targets the hold pose. Names the robot does not have are ignored and listed on the commands
 report. A robot commanded by speed (``command="velocity"``, continuous-rotation servos) holds by
 stopping: a joint never commanded, or commanded before a hold, gets speed 0.
+
+Joints that read nothing back (``estimate``, a JointEstimate of the robot config's joints without
+feedback) are reported at the positions estimated from what the loop told them: every command and
+every hold goes to the estimate too.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from sim2real_common.errors import HardwareError
+from sim2real_common.joint_estimate import JointEstimate
 from sim2real_common.robot_config import COMMAND_INTERFACES
 from sim2real_hardware.connection import Connection
 from sim2real_hardware.errors import DeviceLostError
@@ -52,8 +57,8 @@ class LoopConfig:
 class RobotLoop:
     """Follows joint commands safely through ``robot`` (see the module docstring)."""
 
-    def __init__(self, robot: RobotInterface, config: LoopConfig) -> None:
-        self.robot, self.config = robot, config
+    def __init__(self, robot: RobotInterface, config: LoopConfig, estimate: JointEstimate | None = None) -> None:
+        self.robot, self.config, self.estimate = robot, config, estimate
         self.names = frozenset(robot.joint_names)
         self.connection = Connection(self._connect, robot.close, config.reconnect_period_s)
         self.watchdog = CommandWatchdog(config.watchdog_timeout_s)
@@ -86,7 +91,7 @@ class RobotLoop:
         if not self.connection.ensure(now):
             return None
         try:
-            reading = self.robot.read(now)
+            reading = self._with_estimates(self.robot.read(now), now)
         except DeviceLostError as err:
             self.connection.lost(err, now)
             return None
@@ -126,6 +131,14 @@ class RobotLoop:
         self.reset()
         return status
 
+    def _with_estimates(self, reading: JointReading, now: float) -> JointReading:
+        if self.estimate is None:
+            return reading
+        estimated = self.estimate.positions(now)
+        position = {name: estimated[name] if name in estimated else reading.position[name]
+                    for name in self.robot.joint_names if name in estimated or name in reading.position}
+        return JointReading(position=position, velocity={} if estimated else reading.velocity)
+
     def _act(self, reading: JointReading, now: float) -> None:
         self._robot_hold = self.robot.protect(now)
         hold = self._robot_hold or self._watchdog_hold(now)
@@ -133,9 +146,14 @@ class RobotLoop:
         if hold is None:
             self._holding = False
             rest = dict.fromkeys(reading.position, 0.0) if by_speed else reading.position
-            self.robot.command({**rest, **self.targets})
+            values = {**rest, **self.targets}
+            self.robot.command(values)
+            if self.estimate is not None:
+                self.estimate.command(values, now)
         elif not self._holding or hold.renew:
             self.robot.hold()
+            if self.estimate is not None:
+                self.estimate.stop(now)
             if by_speed:
                 self.targets.clear()
             else:

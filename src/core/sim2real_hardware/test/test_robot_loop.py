@@ -227,3 +227,29 @@ def test_a_speed_commanded_robot_stops_uncommanded_joints_and_after_a_hold(robot
     assert robot.commands[-1] == {"a": 0.0, "b": -0.2}  # a's speed from before the hold is gone
     with pytest.raises(ValueError, match="command: expected one of"):
         LoopConfig(control_hz=10.0, command="torque")
+
+
+class PwmRobot(FakeRobot):
+    """Joint a is a continuous-rotation servo (nothing reads back), b is measured."""
+
+    def read(self, now: float) -> JointReading:
+        self._call("read")
+        return JointReading(position={"b": self.pose["b"]})
+
+
+def test_joints_without_feedback_are_reported_where_the_commands_took_them():
+    from sim2real_common.joint_estimate import JointEstimate
+    from sim2real_common.robot_config import JointSpec, RobotConfig
+
+    config = RobotConfig(robot_type="pwm", namespace="pwm", control_hz=10.0, camera_frames={}, home=(0.0, 1.0),
+                         joints=(JointSpec("a", -1.0, 1.0, 0.1, feedback=False), JointSpec("b", -2.0, 2.0, 0.2)),
+                         command="velocity")
+    robot = PwmRobot()
+    loop = RobotLoop(robot, LoopConfig(control_hz=10.0, watchdog_timeout_s=0.5, command="velocity"),
+                     JointEstimate(config, config.estimated_joints))
+    assert loop.tick(0.0).position == {"a": 0.0, "b": 1.0}  # a: at home, b: read
+    loop.command({"a": 0.5}, 0.0)
+    loop.tick(0.0)
+    assert loop.tick(0.4).position["a"] == pytest.approx(0.2)  # 0.5 rad/s for 0.4 s
+    loop.tick(1.0)  # silence: the watchdog stops the servos, the estimate stops with them
+    assert loop.tick(2.0).position["a"] == pytest.approx(0.5)

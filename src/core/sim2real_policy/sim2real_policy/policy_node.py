@@ -52,13 +52,14 @@ class PolicyNode(Node):
         scene = self.declare_parameter("scene", "").value  # policy:=expert: the expert of this scene's task
         robot_config = self.declare_parameter("robot_config", "").value
         self.mode = self.declare_parameter("mode", "lockstep").value
-        control_hz = float(self.declare_parameter("control_hz", 30.0).value)
+        control_hz = float(self.declare_parameter("control_hz", 0.0).value)  # 0: the robot config's
         if self.mode not in MODES:
             raise ValueError(f"parameter mode: expected one of {MODES}, got {self.mode!r}")
         if not contract:
             raise ValueError("parameter contract: required (a contract of a robot package, e.g. so101_pick_place)")
         self.contract = load_contract(contract)
         self.robot = load_robot_config(robot_config or self.contract.robot)
+        control_hz = control_hz or self.robot.control_hz
         self.policy = self._load_policy(spec, scene)
         inputs = {f.name: tuple(f.shape) for f in self.policy.input_features}
         outputs = {f.name: tuple(f.shape) for f in self.policy.output_features}

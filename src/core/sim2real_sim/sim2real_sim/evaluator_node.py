@@ -34,6 +34,8 @@ from tqdm import tqdm
 from sim2real_common.features import stamp_ns
 from sim2real_common.node_runner import EXIT_INTERRUPTED, run_node, shutdown_requested
 from sim2real_common.qos import STATUS_QOS
+from sim2real_common.registry import scene as registered_scene
+from sim2real_common.robot_config import load_robot_config
 from sim2real_sim.evaluation import print_report, summarize, write_report
 from sim2real_common.ros_conversions import image_array
 from sim2real_sim.task import success_outcome, task_class
@@ -59,6 +61,9 @@ class Evaluator(Node):
         report = self.declare_parameter("report", "").value
         self.record_video = bool(self.declare_parameter("record_video", False).value)
         video = self.declare_parameter("video_path", "").value
+        # Frames come one per control tick: played at the control rate, the video runs in sim time.
+        self.video_fps = float(self.declare_parameter("video_fps", 0.0).value) or load_robot_config(
+            registered_scene(scene)[0].robot_config).control_hz
         self.episode_timeout = float(self.declare_parameter("episode_timeout_s", 120.0).value)
         self.recorder = bool(self.declare_parameter("recorder", False).value)
         self.keep = self.declare_parameter("keep", "success").value
@@ -112,7 +117,7 @@ class Evaluator(Node):
     def _on_frame(self, msg: Image) -> None:
         self._frame_ns = max(self._frame_ns, stamp_ns(msg))
         if self._video is None:
-            self._video = CaptionedVideo(self.video_path, fps=30.0)
+            self._video = CaptionedVideo(self.video_path, fps=self.video_fps)
         self._video.add(image_array(msg), self._caption)
 
     def _call(self, client, what: str, check: bool = True) -> Trigger.Response:
