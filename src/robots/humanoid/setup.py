@@ -3,7 +3,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 package_name = "humanoid"
-DATA_FOLDERS = ("config", "mjcf")  # installed under share/humanoid/ with the same layout
+DATA_FOLDERS = ("launch", "config", "mjcf", "policies")  # installed under share/humanoid/ with the same layout
 
 
 def share_files(folder: str) -> list[tuple[str, list[str]]]:

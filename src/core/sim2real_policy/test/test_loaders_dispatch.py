@@ -42,3 +42,10 @@ def test_importing_load_policy_stays_light():
     code = f"import sys, sim2real_policy.loaders; print([m for m in {heavy} if m in sys.modules])"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_a_package_uri_names_a_file_in_a_ros_packages_share_folder():
+    with pytest.raises(PolicyLoadError, match=r"share/so101/policies/none.zip does not exist"):
+        load_policy("package://so101/policies/none.zip")
+    with pytest.raises(PolicyLoadError, match="no installed ROS package 'nopackage'"):
+        load_policy("package://nopackage/model.zip")

@@ -53,6 +53,7 @@ def summarize(episodes: list[dict[str, Any]], task: type[Task], meta: dict[str, 
         **metrics,
         "avg_steps_success": _mean([e["steps"] for e in episodes if e["outcome"] == success]),
         "task_metrics": list(metrics),
+        "episode_columns": list(getattr(task, "EPISODE_COLUMNS", ())),  # the task's per-episode figures
         "episodes": episodes,
     }
 
@@ -69,7 +70,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     console = console or Console()
     success = next(iter(report["outcomes"]), None)
     episodes = Table(title="Episodes", show_lines=False)
-    extra = [key for key in ("max_height",) if any(key in e for e in report["episodes"])]
+    extra = report.get("episode_columns", [])
     for col in ("episode", "seed", "outcome", "steps", *(k.replace("_", " ") for k in extra), "events"):
         episodes.add_column(col)
     for e in report["episodes"]:

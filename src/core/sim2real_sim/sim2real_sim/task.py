@@ -39,6 +39,7 @@ class Task(Protocol):
     """A task bound to a compiled model (``Task(model, max_steps=None)``)."""
 
     OUTCOMES: ClassVar[tuple[str, ...]]  # the taxonomy; OUTCOMES[0] is success
+    EPISODE_COLUMNS: ClassVar[tuple[str, ...]]  # optional: status fields the report's episode table shows
     objects: tuple[str, ...]  # bodies whose poses the bridge publishes (objects/<name>/pose)
 
     @property

@@ -13,7 +13,9 @@ Accepted specs:
 - ``<model>.onnx``: an ONNX model with its sidecar ``<model>.yaml``;
 - ``openpi://host:port?state_key=...&image.<camera>=<key>&prompt=...``: a client of an openpi
   policy server (e.g. pi0 served on a GPU box); options are defaults the spec's own override
-  (the policy node passes the contract's shapes).
+  (the policy node passes the contract's shapes);
+- ``package://<package>/<path>``: any of the above shipped in a ROS package's share folder (the
+  ROS URI form, as for meshes), e.g. ``package://humanoid/policies/legs_deploy/model.zip``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,19 @@ ACCEPTED = (
 )
 
 
+PACKAGE_URI = "package://"
+
+
+def _package_path(spec: str) -> Path:
+    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
+    package, _, relative = spec[len(PACKAGE_URI):].partition("/")
+    try:
+        return Path(get_package_share_directory(package)) / relative
+    except PackageNotFoundError:
+        raise PolicyLoadError(f"policy {spec!r}: no installed ROS package {package!r}") from None
+
+
 def load_policy(spec: str, **options: Any) -> Policy:
     """Load the policy ``spec`` names; ``options`` go to that kind's loader (see module doc)."""
     if spec == "expert":
@@ -44,7 +59,7 @@ def load_policy(spec: str, **options: Any) -> Policy:
         from sim2real_policy.openpi_client_policy import OpenPiClientPolicy, parse_openpi_spec
 
         return OpenPiClientPolicy(**{**options, **parse_openpi_spec(spec)})
-    path = Path(spec).expanduser()
+    path = _package_path(spec) if spec.startswith(PACKAGE_URI) else Path(spec).expanduser()
     if not path.exists():
         raise PolicyLoadError(
             f"policy {spec!r}: {path.resolve()} does not exist; accepted: {'; '.join(ACCEPTED)}"

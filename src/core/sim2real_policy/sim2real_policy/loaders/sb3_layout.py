@@ -8,13 +8,19 @@ argument of ``load_policy``::
                           # optional: the VecNormalize.save() pickle, relative to the model's folder
                           # (rl-zoo saves it in <env_id>/ beside <env_id>.zip); default:
                           # vecnormalize.pkl next to the model when there (see sb3_normalize.py)
+    control_hz: 12.5      # the model's control rate (needed by policy.gait_clock)
     observation:          # concatenated in this order into the model's observation vector
       - {feature: observation.state, dims: 6}
       - {feature: observation.environment_state, start: 0, dims: 3, size: 10}
         # elements [start, start + dims) of a feature of ``size`` elements (default start + dims)
+      - {feature: policy.last_action, dims: 10}
+        # what the policy itself knows: its previous action (zeros after a reset) ...
+      - {feature: policy.gait_clock, dims: 2, hz: 2.0}
+        # ... and a gait clock: sin, cos of 2 pi hz t, t = ticks since the reset / control_hz
     action:
       mode: delta         # absolute: target = scale * a + offset
                           # delta:    target = current joint position + scale * a + offset
+                          # velocity: speed = scale * a + offset; joints not driven stop (0)
       joints: [0]         # indices in the served action the components drive (default: all, in
                           # order); joints not driven hold their current position
       scale: 0.05         # a number or one per component (default 1)
@@ -39,9 +45,11 @@ from sim2real_policy.loaders.errors import SidecarError
 from sim2real_policy.loaders.yaml_fields import check_keys, field, int_list, number_list
 
 STATE = "observation.state"
-MODES = ("absolute", "delta")
-_TOP_KEYS = ("algorithm", "vecnormalize", "observation", "action")
-_SLICE_KEYS = ("feature", "dims", "start", "size")
+MODES = ("absolute", "delta", "velocity")
+LAST_ACTION, GAIT_CLOCK = "policy.last_action", "policy.gait_clock"  # made by the policy, not served
+GENERATED = (LAST_ACTION, GAIT_CLOCK)
+_TOP_KEYS = ("algorithm", "vecnormalize", "control_hz", "observation", "action")
+_SLICE_KEYS = ("feature", "dims", "start", "size", "hz")
 _ACTION_KEYS = ("mode", "joints", "scale", "offset", "n_joints")
 
 
@@ -51,6 +59,7 @@ class ObservationSlice:
     dims: int  # elements taken
     start: int = 0  # first element taken
     size: int = 0  # full length of the served feature (0 = start + dims)
+    hz: float = 0.0  # policy.gait_clock: its frequency
 
     @property
     def length(self) -> int:
@@ -67,11 +76,11 @@ class ActionMapping:
 
     @property
     def needs_state(self) -> bool:
-        """Delta actions, and joints the action does not drive, read the current positions."""
-        return self.mode == "delta" or len(self.joints) < self.n_joints
+        """Delta actions, and joints a position action does not drive, read the current positions."""
+        return self.mode == "delta" or (self.mode == "absolute" and len(self.joints) < self.n_joints)
 
     def apply(self, action: np.ndarray, current: np.ndarray | None) -> np.ndarray:
-        """Model action (one value per driven joint) -> joint position targets (n_joints,)."""
+        """Model action (one value per driven joint) -> joint targets (n_joints,): positions, or speeds."""
         value = self.scale * np.asarray(action, dtype=np.float64).reshape(-1) + self.offset
         joints = list(self.joints)
         targets = np.array(current, dtype=np.float64) if self.needs_state else np.zeros(self.n_joints)
@@ -89,6 +98,7 @@ class Sb3Layout:
     source: Path  # where the layout came from (named in errors)
     algorithm: str | None = None
     vecnormalize: str | None = None  # VecNormalize pickle named by the layout
+    control_hz: float = 0.0
 
     @property
     def observation_dims(self) -> int:
@@ -96,21 +106,27 @@ class Sb3Layout:
 
     @property
     def input_features(self) -> tuple[Feature, ...]:
-        """Each feature read once, with its full served length; the state too if actions need it."""
+        """Each served feature read once, with its full length; the state too if actions need it."""
         lengths: dict[str, int] = {}
         for s in self.observation:
-            lengths[s.feature] = s.length
+            if s.feature not in GENERATED:
+                lengths[s.feature] = s.length
         if self.action.needs_state:
             lengths.setdefault(STATE, self.action.n_joints)
         return tuple(Feature(name, (length,)) for name, length in lengths.items())
 
-    def observation_vector(self, observation: Observation) -> np.ndarray:
-        return np.concatenate(
-            [
-                np.asarray(observation[s.feature]).reshape(-1)[s.start : s.start + s.dims]
-                for s in self.observation
-            ]
-        )
+    def observation_vector(self, observation: Observation, last_action: np.ndarray, ticks: int) -> np.ndarray:
+        """The model's input; ``last_action`` and ``ticks`` (since the reset) feed the generated parts."""
+        parts = []
+        for s in self.observation:
+            if s.feature == LAST_ACTION:
+                parts.append(np.asarray(last_action, dtype=np.float64).reshape(-1)[: s.dims])
+            elif s.feature == GAIT_CLOCK:
+                phase = 2 * np.pi * s.hz * ticks / self.control_hz
+                parts.append(np.array([np.sin(phase), np.cos(phase)]))
+            else:
+                parts.append(np.asarray(observation[s.feature]).reshape(-1)[s.start : s.start + s.dims])
+        return np.concatenate(parts)
 
 
 def layout_from_mapping(data: Any, source: Path, *, algorithms: tuple[str, ...]) -> Sb3Layout:
@@ -121,10 +137,15 @@ def layout_from_mapping(data: Any, source: Path, *, algorithms: tuple[str, ...])
     if algorithm is not None and algorithm not in algorithms:
         raise SidecarError(source, "algorithm", f"one of {', '.join(algorithms)}", repr(algorithm))
     vecnormalize = field(data, "vecnormalize", str, source, default=None)
+    control_hz = float(field(data, "control_hz", (int, float), source, default=0.0))
     raw_slices = field(data, "observation", list, source)
     if not raw_slices:
         raise SidecarError(source, "observation", "at least one feature", "an empty list")
     slices = tuple(_slice(raw, source, f"observation[{i}]") for i, raw in enumerate(raw_slices))
+    for i, s in enumerate(slices):
+        if s.feature == GAIT_CLOCK and (s.dims != 2 or s.hz <= 0 or control_hz <= 0):
+            raise SidecarError(source, f"observation[{i}]", "dims 2, hz > 0 and a top-level control_hz > 0 for "
+                               f"{GAIT_CLOCK}", f"dims {s.dims}, hz {s.hz}, control_hz {control_hz}")
     lengths: dict[str, int] = {}
     for i, s in enumerate(slices):
         if lengths.setdefault(s.feature, s.length) != s.length:
@@ -139,8 +160,12 @@ def layout_from_mapping(data: Any, source: Path, *, algorithms: tuple[str, ...])
         raise SidecarError(
             source, "action.n_joints", f"{lengths[STATE]} (the length of {STATE})", str(action.n_joints)
         )
+    for i, s in enumerate(slices):
+        if s.feature == LAST_ACTION and s.dims != len(action.joints):
+            raise SidecarError(source, f"observation[{i}].dims", f"{len(action.joints)} (one per action component)",
+                               str(s.dims))
     return Sb3Layout(observation=slices, action=action, source=source, algorithm=algorithm,
-                     vecnormalize=vecnormalize)
+                     vecnormalize=vecnormalize, control_hz=control_hz)
 
 
 def _slice(raw: Any, source: Path, where: str) -> ObservationSlice:
@@ -151,11 +176,12 @@ def _slice(raw: Any, source: Path, where: str) -> ObservationSlice:
     dims = field(raw, "dims", int, source, f"{where}.")
     start = field(raw, "start", int, source, f"{where}.", default=0)
     size = field(raw, "size", int, source, f"{where}.", default=0)
+    hz = float(field(raw, "hz", (int, float), source, f"{where}.", default=0.0))
     if dims < 1 or start < 0:
         raise SidecarError(source, where, "dims >= 1 and start >= 0", f"dims {dims}, start {start}")
     if size and size < start + dims:
         raise SidecarError(source, f"{where}.size", f">= start + dims = {start + dims}", str(size))
-    return ObservationSlice(feature=feature, dims=dims, start=start, size=size)
+    return ObservationSlice(feature=feature, dims=dims, start=start, size=size, hz=hz)
 
 
 def _action(raw: dict[str, Any], source: Path, state_length: int | None) -> ActionMapping:

@@ -34,8 +34,9 @@ _INFERENCE_ONLY = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_ran
 
 
 class Sb3Policy:
-    """Implements ``Policy`` for a loaded SB3 model; stateless between ticks. ``vecnormalize``:
-    the model's VecNormalize pickle, if it was trained in one."""
+    """Implements ``Policy`` for a loaded SB3 model. ``vecnormalize``: the model's VecNormalize
+    pickle, if it was trained in one. Its only state is what the layout's generated inputs need:
+    the last action and the ticks since the reset (the gait clock)."""
 
     def __init__(self, model: Any, layout: Sb3Layout, vecnormalize: Path | None = None) -> None:
         self.model = model
@@ -44,16 +45,21 @@ class Sb3Policy:
         self.normalizer = load_vecnormalize(vecnormalize, model.observation_space.shape) if vecnormalize else None
         self.input_features = layout.input_features
         self.output_features = (Feature("action", (layout.action.n_joints,)),)
+        self.reset()
 
     def reset(self) -> None:
-        """SB3's feed-forward policies keep no state between ticks."""
+        """A new episode: no last action, the gait clock at 0."""
+        self._last_action = np.zeros(len(self.layout.action.joints))
+        self._ticks = 0
 
     def select_action(self, observation: Observation) -> np.ndarray:
         check_observation(observation, self.input_features)
-        vector = self.layout.observation_vector(observation).astype(self.model.observation_space.dtype)
+        vector = self.layout.observation_vector(observation, self._last_action, self._ticks)
+        vector = vector.astype(self.model.observation_space.dtype)
         if self.normalizer is not None:
             vector = self.normalizer(vector)
         action, _ = self.model.predict(vector, deterministic=True)
+        self._last_action, self._ticks = np.asarray(action, dtype=np.float64).reshape(-1), self._ticks + 1
         return self.layout.action.apply(action, observation.get(STATE))
 
 

@@ -42,6 +42,7 @@ class WalkStatus(EpisodeStatus):
 
 class WalkTask:
     OUTCOMES = (UPRIGHT, FELL)
+    EPISODE_COLUMNS = ("distance_m", "upright_s", "speed_m_s", "foot_switches")
     objects: tuple[str, ...] = ()
 
     def __init__(self, model: mujoco.MjModel, max_steps: int | None = None, config: WalkConfig | None = None) -> None:

@@ -24,6 +24,7 @@ class PickPlaceTask:
     """Binds the task to a compiled model: randomizes the block and feeds the monitor."""
 
     OUTCOMES = (Outcome.SUCCESS.value, *(o.value for o in FAILURE_CLASSES))
+    EPISODE_COLUMNS = ("max_height",)
     objects = ("block", "bowl")
 
     def __init__(self, model: mujoco.MjModel, max_steps: int | None = None,
