@@ -31,5 +31,12 @@ setup(
     description="The 17-servo humanoid: MuJoCo model, robot config and contracts, the walking task.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
-    entry_points={"sim2real.robots": ["humanoid = humanoid.registration:robot"]},
+    entry_points={
+        "sim2real.robots": ["humanoid = humanoid.registration:robot"],
+        "sim2real.envs": [  # config/walk/walk.yaml; observation sets: humanoid/walk/batch_terms.py
+            "HumanoidWalk-v0 = humanoid.walk.gym_env:full_body_notebook",  # the lab notebook's observation
+            "HumanoidWalkDeploy-v0 = humanoid.walk.gym_env:full_body_deployable",  # what the robot provides
+            "HumanoidWalkLegs-v0 = humanoid.walk.gym_env:legs_only_deployable",  # legs only, the rest stopped
+        ],
+    },
 )

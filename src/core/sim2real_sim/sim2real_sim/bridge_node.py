@@ -142,7 +142,7 @@ class SimBridge(Node):
         if self.mode == "lockstep" and not self._answers_current_observation(msg):
             return
         self._last_command = time.monotonic()
-        targets = self.sim.data.ctrl.copy()
+        targets = self.sim.commanded
         commanded = {name: value for name, value in zip(msg.name, getattr(msg, self.robot.command))
                      if name in self.sim.joint_names}
         for name, value in commanded.items():
@@ -167,7 +167,7 @@ class SimBridge(Node):
             self.get_logger().error(f"policy/action_chunk: every point needs {len(msg.joint_names)} "
                                     f"positions, one per joint name {list(msg.joint_names)}")
             return
-        chunk = np.tile(self.sim.data.ctrl, (len(msg.points), 1))
+        chunk = np.tile(self.sim.commanded, (len(msg.points), 1))
         for column, name in enumerate(msg.joint_names):
             if name in self.sim.joint_names:
                 chunk[:, self.sim.joint_names.index(name)] = [point.positions[column] for point in msg.points]

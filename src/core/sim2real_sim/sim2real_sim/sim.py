@@ -52,6 +52,8 @@ class Sim:
         self.ctrl_range = self.model.actuator_ctrlrange.copy()
         self._home = _keyframe(self.model, HOME_KEYFRAME)
         self._cameras: CameraRig | None = None
+        self._actuate = getattr(self.task, "actuate", None)
+        self._commanded = np.zeros(self.model.nu)
         self._episode = -1
         self.reset(seed=None)  # a valid state before the first reset; episode indices start at 0
         self._episode = -1
@@ -69,6 +71,7 @@ class Sim:
             mujoco.mj_resetData(self.model, self.data)
         else:
             mujoco.mj_resetDataKeyframe(self.model, self.data, self._home)
+        self._commanded = self.data.ctrl.copy()
         self.data.time = now + self.control_period
         self.task.randomize(self.data, np.random.default_rng(seed))
         mujoco.mj_forward(self.model, self.data)
@@ -89,12 +92,20 @@ class Sim:
             )
         clipped = np.clip(targets, self.ctrl_range[:, 0], self.ctrl_range[:, 1])
         self.data.ctrl[:] = clipped
+        self._commanded = clipped
         return clipped
+
+    @property
+    def commanded(self) -> np.ndarray:
+        """The actuator values last commanded (before the task's actuator model, if it has one)."""
+        return self._commanded.copy()
 
     def step(self, targets: np.ndarray | None = None) -> EpisodeStatus:
         """Advance one control period (holding the last targets if none are given)."""
         if targets is not None:
             self.set_targets(targets)
+        if self._actuate is not None:  # the task's actuator model between command and actuators
+            self.data.ctrl[:] = self._actuate(self._commanded)
         mujoco.mj_step(self.model, self.data, nstep=self.substeps)
         return self.task.update_monitor(self.data)
 

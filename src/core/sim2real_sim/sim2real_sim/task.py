@@ -60,6 +60,10 @@ class Task(Protocol):
     def report_metrics(episodes: list[dict[str, Any]]) -> dict[str, Any]:
         """The task's own figures over finished episodes' status dicts (e.g. pick rate)."""
 
+    # Optional: ``actuate(commanded) -> ctrl``, called once per control tick with the commanded
+    # actuator values, returns what the actuators get (a servo model: latency, deadband, gain
+    # spread, drawn in ``randomize``), so the ROS graph drives the same servos as training does.
+
 
 def task_class(scene: str) -> type[Task]:
     """The task class of a registered scene (imported now)."""

@@ -59,7 +59,7 @@ def run_episode(sim: Sim, policy: Policy, seed: int, cameras: dict[str, tuple[in
     policy.reset()
     while not status.done:
         observation = sim.observation(cameras)
-        targets = sim.data.ctrl.copy()
+        targets = sim.commanded
         targets[actuators] = clamp(policy.select_action(observation), observation[STATE])
         status = sim.step(targets)
     return status.to_dict()

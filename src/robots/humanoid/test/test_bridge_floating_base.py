@@ -65,15 +65,18 @@ def test_imu_base_pose_and_estimated_joints_follow_the_commands(bridge):
 
     knee = robot.joint_names.index("right_knee")
     truth_before = probe.latest("ground_truth/joint_states", first.header.stamp).position[knee]
-    command = JointState(name=["right_knee"], velocity=[1.0])  # rad/s
-    command.header.stamp = first.header.stamp  # answers this observation (lockstep)
-    probe.commands.publish(command)
-    assert spin_until(probe, lambda: probe.latest("joint_states").header.stamp != first.header.stamp), log.read_text()
-    after = probe.latest("joint_states")
+    observation = first
+    for _ in range(2):  # two ticks: the servo model may hold a command back one tick (latency)
+        command = JointState(name=["right_knee"], velocity=[1.0])  # rad/s
+        command.header.stamp = observation.header.stamp  # answers this observation (lockstep)
+        probe.commands.publish(command)
+        stamp = observation.header.stamp
+        assert spin_until(probe, lambda: probe.latest("joint_states").header.stamp != stamp), log.read_text()
+        observation = probe.latest("joint_states")
     period = 1 / robot.control_hz
     expected = list(robot.home)
-    expected[knee] += 1.0 * period  # the commanded speed integrated over one control period
-    assert after.position.tolist() == pytest.approx(expected, abs=1e-6)
-    assert spin_until(probe, lambda: probe.latest("ground_truth/joint_states", after.header.stamp))
-    truth_after = probe.latest("ground_truth/joint_states", after.header.stamp).position[knee]
+    expected[knee] += 2 * 1.0 * period  # the commanded speed integrated over two control periods
+    assert observation.position.tolist() == pytest.approx(expected, abs=1e-6)
+    assert spin_until(probe, lambda: probe.latest("ground_truth/joint_states", observation.header.stamp))
+    truth_after = probe.latest("ground_truth/joint_states", observation.header.stamp).position[knee]
     assert truth_after > truth_before + 1e-3  # the simulated servo turned that way (slower: it carries the robot)

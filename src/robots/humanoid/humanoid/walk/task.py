@@ -6,6 +6,10 @@ success rate is the fall-free rate) and ``fell`` (torso below ``fall_height`` or
 ``fall_tilt_deg``; the episode ends there). Per episode: ``distance_m`` (torso displacement along
 +x), ``fell``, ``upright_s``, ``speed_m_s`` and ``foot_switches`` (changes of the single foot on the
 ground, left-only <-> right-only: steps, not shuffles with both feet down).
+
+The commanded speeds reach the actuators through the same servo model as in training
+(``actuate``; servos.py, drawn per episode from the seed with the ranges of config/walk/walk.yaml),
+so the ROS graph drives the servos the policy learned on.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from humanoid.walk.servos import ServoBank
+from humanoid.walk.walk_config import load_walk_config
 from sim2real_sim.evaluation import wilson_interval
 from sim2real_sim.task import EpisodeStatus
 
@@ -57,6 +63,7 @@ class WalkTask:
         self._home_height = self._start_x = self._start_time = 0.0
         self._stance: int | None = None  # index in FEET of the only foot down, None: both or neither
         self._status = WalkStatus()
+        self._servos = ServoBank(load_walk_config().servos, 1, model.nu, model.actuator_ctrlrange[:, 1])
 
     @property
     def status(self) -> WalkStatus:
@@ -71,6 +78,11 @@ class WalkTask:
             adr = self._model.jnt_qposadr[joint]
             low, high = self._model.jnt_range[joint]
             data.qpos[adr] = np.clip(data.qpos[adr] + rng.uniform(-noise, noise), low, high)
+        self._servos.randomize(rng)
+
+    def actuate(self, commanded: np.ndarray) -> np.ndarray:
+        """One control tick of the servo model: commanded speeds -> actuator speeds."""
+        return self._servos.actuate(commanded[None])[0]
 
     def reset_monitor(self, episode: int, seed: int | None) -> WalkStatus:
         self._status = WalkStatus(episode=episode, seed=seed)
