@@ -127,13 +127,20 @@ class WalkEnv(gym.Env):
             self._renderer = None
 
 
+ENV_SETTINGS = {  # the registered ids (setup.py) and what they set over config/walk/walk.yaml
+    "HumanoidWalk-v0": {"observation": "notebook", "legs_only": False},
+    "HumanoidWalkDeploy-v0": {"observation": "deployable", "legs_only": False},
+    "HumanoidWalkLegs-v0": {"observation": "deployable", "legs_only": True},
+}
+
+
 def full_body_notebook(**kwargs: Any) -> WalkEnv:
-    return WalkEnv(observation="notebook", legs_only=False, **kwargs)
+    return WalkEnv(**ENV_SETTINGS["HumanoidWalk-v0"], **kwargs)
 
 
 def full_body_deployable(**kwargs: Any) -> WalkEnv:
-    return WalkEnv(observation="deployable", legs_only=False, **kwargs)
+    return WalkEnv(**ENV_SETTINGS["HumanoidWalkDeploy-v0"], **kwargs)
 
 
 def legs_only_deployable(**kwargs: Any) -> WalkEnv:
-    return WalkEnv(observation="deployable", legs_only=True, **kwargs)
+    return WalkEnv(**ENV_SETTINGS["HumanoidWalkLegs-v0"], **kwargs)
