@@ -30,6 +30,7 @@ from sim2real_trainer.commands import (
     add_sim_demos,
     add_train,
 )
+from sim2real_trainer.rl.commands import add_train_rl
 
 
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_onnx(subparsers)
     add_emulate(subparsers)
     add_train(subparsers)
+    add_train_rl(subparsers)
     add_analyze_actions(subparsers)
     add_analyze_predictions(subparsers)
     add_balance_stats(subparsers)
