@@ -26,7 +26,7 @@ def test_unknown_launch_file(capsys):
 
 def test_unknown_package_lists_the_known_ones(capsys):
     assert main(["launch", "jaka", "eval_sim.launch.py"]) == 2
-    assert "package 'jaka' has no launch files here; packages with launch files: so101" in capsys.readouterr().err
+    assert "package 'jaka' has no launch files here; packages with launch files: humanoid, so101" in capsys.readouterr().err
 
 
 def test_usage_errors_exit_2():
