@@ -3,8 +3,6 @@ Gymnasium env id (a robot's, registered through ``sim2real.envs`` entry points, 
 and writes a run folder the policy node loads as it is (``<run>/model.zip``).
 
 One job per module: hyperparams.py (YAML presets -> PPO arguments), vec.py (the vectorized,
-normalised envs), callbacks.py (checkpoints and best model with their VecNormalize statistics),
-train.py (a run and its resume), run_files.py (the run folder's names), layout.py (the policy
-node's sidecar), test_mode.py + video.py (deterministic episodes, MP4), curves.py (reward PNG),
-commands.py (the argparse verb). No ROS imports.
+normalised envs), train.py (a run, its callbacks and its resume), test_mode.py (deterministic
+episodes, MP4), curves.py (reward PNG), commands.py (the argparse verb). No ROS imports.
 """
