@@ -3,6 +3,8 @@ Gymnasium env id (a robot's, registered through ``sim2real.envs`` entry points, 
 and writes a run folder the policy node loads as it is (``<run>/model.zip``).
 
 One job per module: hyperparams.py (YAML presets -> PPO arguments), vec.py (the vectorized,
-normalised envs), train.py (a run, its callbacks and its resume), test_mode.py (deterministic
-episodes, MP4), curves.py (reward PNG), commands.py (the argparse verb). No ROS imports.
+normalised envs), callbacks.py (what SB3's callbacks leave out), train.py (a run and its resume),
+run_files.py (the run folder's names), layout.py (the policy node's sidecars), test_mode.py
+(deterministic episodes) with video.py (MP4), curves.py (reward PNG), commands.py (the argparse
+verb). No ROS imports.
 """

@@ -21,7 +21,7 @@ from humanoid.walk.servos import ServoBank
 class BatchedWalkEnv(VecEnv):
     def __init__(self, n_envs: int, seed: int | None = None, nthread: int = 0, **overrides: Any) -> None:
         spec = WalkEnv(**overrides)  # spaces, model, robot config and layout of one env
-        self.spec, self.cfg = spec, spec.config
+        self.single, self.cfg = spec, spec.config
         super().__init__(n_envs, spec.observation_space, spec.action_space)
         self.batch = mujoco.batch.Batch(spec.model, n_envs, nthread=nthread, persistent=True)
         self.qpos, self.qvel = self.batch.bind("qpos"), self.batch.bind("qvel")
@@ -38,7 +38,7 @@ class BatchedWalkEnv(VecEnv):
 
     # -- episodes ----------------------------------------------------------------------------
     def _reset_envs(self, ids: np.ndarray) -> None:
-        spec, n = self.spec, len(ids)
+        spec, n = self.single, len(ids)
         self.batch.reset(ids, keyframe=np.full(n, spec._home), stage=mujoco.mjtStage.mjSTAGE_NONE)
         joints = spec.layout.joint_qpos
         noise = self.rng.uniform(-self.cfg.joint_noise, self.cfg.joint_noise, (n, len(joints)))
@@ -63,7 +63,7 @@ class BatchedWalkEnv(VecEnv):
         self._actions = np.clip(np.asarray(actions, dtype=float).reshape(self.num_envs, -1), -1.0, 1.0)
 
     def step_wait(self):
-        spec, layout = self.spec, self.spec.layout
+        spec, layout = self.single, self.single.layout
         commanded = np.zeros_like(self._commanded)
         commanded[:, spec.driven] = self._actions * spec.top_speed[spec.driven]
         self.ctrl[:] = self.servos.actuate(commanded)
@@ -90,8 +90,8 @@ class BatchedWalkEnv(VecEnv):
         return obs, rewards, done, infos
 
     def _observe(self, ids: np.ndarray, contacts: np.ndarray | None = None) -> np.ndarray:
-        layout, sensors = self.spec.layout, self.sensordata[ids]
-        clock = terms.gait_clock(self.ticks[ids], self.spec.period, self.cfg.gait_hz)
+        layout, sensors = self.single.layout, self.sensordata[ids]
+        clock = terms.gait_clock(self.ticks[ids], self.single.period, self.cfg.gait_hz)
         if self.cfg.observation == "notebook":
             contacts = terms.foot_contacts(layout, sensors) if contacts is None else contacts[ids]
             return terms.notebook_observation(layout, self.qpos[ids], self.qvel[ids], contacts, clock)
@@ -99,16 +99,16 @@ class BatchedWalkEnv(VecEnv):
 
     # -- the rest of SB3's VecEnv interface ----------------------------------------------------
     def close(self) -> None:
-        self.spec.close()
+        self.single.close()
 
     def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        return [getattr(self.spec, attr_name) for _ in self._get_indices(indices)]
+        return [getattr(self.single, attr_name) for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
         raise AttributeError(f"BatchedWalkEnv: the envs of a batch share one configuration ({attr_name})")
 
     def env_method(self, method_name: str, *args, indices=None, **kwargs) -> list[Any]:
-        return [getattr(self.spec, method_name)(*args, **kwargs) for _ in self._get_indices(indices)]
+        return [getattr(self.single, method_name)(*args, **kwargs) for _ in self._get_indices(indices)]
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
         return [False for _ in self._get_indices(indices)]
