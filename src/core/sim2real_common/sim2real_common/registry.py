@@ -131,12 +131,7 @@ def expert_scenes() -> list[str]:
 def expert_for(scene_name: str | None) -> Callable[..., Any]:
     """The expert factory (``factory(scene=...)`` -> a policy) of a scene's task; without a scene,
     that of the only scene with an expert."""
-    if not scene_name:
-        candidates = expert_scenes()
-        if len(candidates) != 1:
-            raise RegistryError(f"policy 'expert' needs a scene when {len(candidates)} scenes have an expert "
-                                f"({', '.join(candidates) or 'none'}); set the scene parameter")
-        scene_name = candidates[0]
+    scene_name = scene_name or default_expert_scene()
     task = task_of_scene(scene_name)
     if not task.expert:
         raise RegistryError(f"task {task.name!r} of scene {scene_name!r} has no scripted expert; scenes with "
