@@ -85,6 +85,28 @@ def test_stands_for_two_seconds_with_the_servos_stopped(model: mujoco.MjModel) -
     assert not np.any(data.warning.number)
 
 
+def test_stopped_servos_hold_a_noisy_pose_for_a_whole_episode(model: mujoco.MjModel) -> None:
+    """The gearbox holds under gravity: no slow creep into a fall (the walking env's reset noise,
+    20 s, 24 seeds stepped together)."""
+    import mujoco.batch
+
+    n = 24
+    batch = mujoco.batch.Batch(model, n, persistent=True)
+    qpos = batch.bind("qpos")
+    batch.reset(keyframe=np.full(n, model.key("home").id))
+    start = qpos[:].copy()
+    start[:, 7:] += np.random.default_rng(0).uniform(-0.02, 0.02, (n, model.nq - 7))
+    qpos[:] = start
+    batch.step(nstep=round(1.0 / model.opt.timestep))  # the soles settle flat on the floor
+    settled = qpos[:].copy()
+    batch.step(nstep=round(14.0 / model.opt.timestep))
+    late = qpos[:].copy()
+    batch.step(nstep=round(5.0 / model.opt.timestep))
+    assert np.abs(qpos[:, 2] - settled[:, 2]).max() < 0.002  # torso height, m
+    assert np.abs(qpos[:, 7:] - settled[:, 7:]).max() < 0.05  # every joint, rad
+    assert np.abs(qpos[:, 7:] - late[:, 7:]).max() < 0.003  # at rest by then: no steady creep
+
+
 def test_positive_speed_bends_the_right_knee_positively(model: mujoco.MjModel) -> None:
     data = _home(model)
     knee = model.joint("right_knee")
