@@ -3,12 +3,14 @@
 1. raw batched physics: mujoco.batch steps/s of the env's model over N sims (random controls),
    and the env-step limit it implies (physics steps/s / substeps per control tick);
 2. the batched VecEnv alone (random actions): env-steps/s and its share of that limit;
-3. PPO end to end on the batched VecEnv (tuned settings, torch 1 thread): env-steps/s;
+3. PPO end to end on the batched VecEnv with the env's preset (default ``tuned``: its n_envs,
+   PPO settings and env keywords; torch 1 thread): env-steps/s;
 4. SB3's default pipeline: PPO with its defaults on a DummyVecEnv of one env;
 5. SB3's DummyVecEnv over N single envs with the same PPO settings as 3.
 The last line compares 3 with 4 and 5.
 
-Run: source scripts/env.sh && python tests/bench/bench_rl.py [--env HumanoidWalkLegs-v0] [--envs 16] [--steps 8192]
+Run: source scripts/env.sh && python tests/bench/bench_rl.py [--env HumanoidWalkLegs-v0] [--preset tuned]
+     [--steps 16384]
 """
 
 from __future__ import annotations
@@ -25,11 +27,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from sim2real_common.registry import load_object, register_envs
+from sim2real_trainer.rl.hyperparams import load_preset, preset_file
 
-TUNED = {"n_steps": 128, "batch_size": 256, "n_epochs": 5, "learning_rate": 3e-4}
 
-
-def physics_rate(model: mujoco.MjModel, n: int, seconds: float = 3.0) -> float:
+def physics_rate(model: mujoco.MjModel, n: int, substeps: int, seconds: float = 3.0) -> float:
     batch = mujoco.batch.Batch(model, n, persistent=True)
     ctrl = batch.bind("ctrl")
     low, high = model.actuator_ctrlrange.T
@@ -37,9 +38,9 @@ def physics_rate(model: mujoco.MjModel, n: int, seconds: float = 3.0) -> float:
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         ctrl[:] = rng.uniform(low, high, ctrl.shape)
-        batch.step(nstep=20)
-        steps += 20 * n
-        if steps % (2000 * n) == 0:
+        batch.step(nstep=substeps)
+        steps += substeps * n
+        if steps % (100 * substeps * n) == 0:
             batch.reset(keyframe=np.zeros(n, dtype=int))
     return steps / (time.perf_counter() - start)
 
@@ -63,30 +64,31 @@ def ppo_rate(venv, steps: int, **settings) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="HumanoidWalkLegs-v0")
-    parser.add_argument("--vec-env", default="humanoid.walk.batched_env:make_batched",
-                        help="factory(env_id, n_envs, seed) -> the batched VecEnv")
-    parser.add_argument("--envs", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=8192, help="PPO env-steps per measured run")
+    parser.add_argument("--preset", default="tuned", help="preset of the env's presets file (rl/<env>.yaml)")
+    parser.add_argument("--steps", type=int, default=16384, help="PPO env-steps per measured run")
     args = parser.parse_args()
     torch.set_num_threads(1)
     register_envs()
-    single = gymnasium.make(args.env).unwrapped
-    make_batched = load_object(args.vec_env)
+    preset = load_preset(preset_file(args.env, None), args.preset)
+    single = gymnasium.make(args.env, **preset.env_kwargs).unwrapped
+    make_batched = load_object(preset.vec_env)
+    n, settings = preset.n_envs, preset.ppo_arguments()
+    shown = {k: v for k, v in preset.ppo.items() if k in ("n_steps", "batch_size", "n_epochs")}
 
-    physics = physics_rate(single.model, args.envs)
+    physics = physics_rate(single.model, n, single.substeps)
     limit = physics / single.substeps
-    batched = make_batched(args.env, args.envs, 0)
+    batched = make_batched(args.env, n, 0, **preset.env_kwargs)
     vec = vec_rate(batched)
-    tuned = ppo_rate(batched, args.steps, **TUNED)
-    default = ppo_rate(make_vec_env(args.env, n_envs=1, seed=0), args.steps)
-    dummy = ppo_rate(make_vec_env(args.env, n_envs=args.envs, seed=0), args.steps, **TUNED)
+    tuned = ppo_rate(batched, args.steps, **settings)
+    default = ppo_rate(make_vec_env(args.env, n_envs=1, seed=0, env_kwargs=preset.env_kwargs), args.steps)
+    dummy = ppo_rate(make_vec_env(args.env, n_envs=n, seed=0, env_kwargs=preset.env_kwargs), args.steps, **settings)
 
-    print(f"env {args.env}: {args.envs} envs, {single.substeps} physics steps per control tick")
+    print(f"env {args.env}, preset {args.preset!r}: {n} envs, {single.substeps} physics steps per control tick")
     print(f"raw batched physics      {physics:10.0f} steps/s  -> env-step limit {limit:8.0f}/s")
     print(f"batched VecEnv           {vec:10.0f} env-steps/s ({vec / limit:.2f}x the limit)")
-    print(f"PPO end to end (batched) {tuned:10.0f} env-steps/s ({tuned / vec:.2f}x the VecEnv alone)  {TUNED}")
+    print(f"PPO end to end (batched) {tuned:10.0f} env-steps/s ({tuned / vec:.2f}x the VecEnv alone)  {shown}")
     print(f"SB3 default pipeline     {default:10.0f} env-steps/s (PPO defaults, DummyVecEnv of 1 env)")
-    print(f"DummyVecEnv, same PPO    {dummy:10.0f} env-steps/s ({args.envs} single envs)")
+    print(f"DummyVecEnv, same PPO    {dummy:10.0f} env-steps/s ({n} single envs)")
     print(f"PPO end-to-end vs SB3 default pipeline: {tuned / default:.1f}x; "
           f"vs DummyVecEnv with the same settings: {tuned / dummy:.1f}x")
 

@@ -25,17 +25,18 @@ from sim2real_trainer.rl.train import read_run_config
 TINY = {"n_envs": 2, "normalize": True, "n_timesteps": 512, "n_steps": 64, "batch_size": 64, "n_epochs": 1,
         "policy_kwargs": {"net_arch": [16]}}
 PRESETS = {"tiny": TINY, "hooked": {**TINY, "normalize": False, "n_timesteps": 128,
-                                    "vec_env": "test_rl_train:dummy_factory"}}
+                                    "vec_env": "test_rl_train:dummy_factory"},
+           "short": {**TINY, "n_timesteps": 128, "env_kwargs": {"max_episode_steps": 7}}}
 FACTORY_CALLS = []
 
 
-def dummy_factory(env_id, n_envs, seed):
+def dummy_factory(env_id, n_envs, seed, **env_kwargs):
     """A preset's vec_env hook (as the humanoid's batched VecEnv is named)."""
     import gymnasium
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     FACTORY_CALLS.append((env_id, n_envs, seed))
-    venv = DummyVecEnv([lambda: gymnasium.make(env_id)] * n_envs)
+    venv = DummyVecEnv([lambda: gymnasium.make(env_id, **env_kwargs)] * n_envs)
     venv.seed(seed)
     return venv
 
@@ -191,3 +192,18 @@ def test_test_mode_says_when_the_env_cannot_render(run, tmp_path):
     with pytest.raises(TrainerError, match="Pendulum-v1 cannot render: pygame is not installed"):
         train_rl("--test", "--model", run / "model.zip", "--episodes", 1, "--video", tmp_path / "v.mp4")
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_the_presets_env_kwargs_make_the_training_and_the_test_env(presets, tmp_path, capsys):
+    output = tmp_path / "short"
+    assert train_rl("Pendulum-v1", "--output", output, "--hyperparams", presets, "--preset", "short",
+                    "--eval-episodes", 1) == 0
+    assert read_run_config(output)[0].preset.env_kwargs == {"max_episode_steps": 7}
+    rows = [line.split(",") for monitor in (output / "monitor").rglob("*.monitor.csv")
+            for line in monitor.read_text().splitlines()[2:]]  # header lines: metadata, r,l,t
+    assert rows and {int(row[1]) for row in rows} == {7}  # Pendulum-v1 runs 200 steps on its own
+    capsys.readouterr()
+    assert train_rl("--test", "--output", output, "--episodes", 2) == 0
+    assert capsys.readouterr().out.count(", 7 steps") == 2
+    with pytest.raises(ConfigError, match="p.env_kwargs: expected a mapping"):
+        parse_preset({"env_kwargs": [1]}, name="p", source="f.yaml")

@@ -102,10 +102,15 @@ def _test(args: argparse.Namespace, ids: list[str]) -> int:
     from sim2real_trainer.rl.test_mode import run_episodes
 
     model = args.model or (args.output or Path("outputs/rl") / (args.env_id or "")) / "model.zip"
-    env_id = args.env_id or _run_env_id(model)
+    run = _run_of(model)
+    if not args.env_id and run is None:
+        raise TrainerError(f"name the env id: {model} is not in a train-rl run folder (no train_config.yaml)")
+    env_id = args.env_id or run.env_id
     _check_env_id(env_id, ids)
+    env_kwargs = run.preset.env_kwargs if run is not None and run.env_id == env_id else {}
     returns = []
-    for k, (total, length) in enumerate(run_episodes(env_id, model, args.episodes, args.seed or 0, args.video)):
+    episodes = run_episodes(env_id, model, args.episodes, args.seed or 0, args.video, env_kwargs=env_kwargs)
+    for k, (total, length) in enumerate(episodes):
         print(f"episode {k}: return {total:.2f}, {length} steps")
         returns.append(total)
     print(f"mean return {np.mean(returns):.2f} over {len(returns)} episodes"
@@ -113,14 +118,15 @@ def _test(args: argparse.Namespace, ids: list[str]) -> int:
     return 0
 
 
-def _run_env_id(model: Path) -> str:
-    """The env id of the run a model belongs to (its folder, or the run of a checkpoints/ file)."""
+def _run_of(model: Path):
+    """The train-rl run a model belongs to (its folder, or the run of a checkpoints/ file), or None:
+    its env id and the env keywords it trained with."""
     from sim2real_trainer.rl.train import read_run_config
 
     for folder in (model.parent, model.parent.parent):
         if (folder / "train_config.yaml").is_file():
-            return read_run_config(folder)[0].env_id
-    raise TrainerError(f"name the env id: {model} is not in a train-rl run folder (no train_config.yaml)")
+            return read_run_config(folder)[0]
+    return None
 
 
 def _report(output: Path) -> None:

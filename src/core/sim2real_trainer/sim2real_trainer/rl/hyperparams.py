@@ -6,7 +6,9 @@
       normalize: true         # VecNormalize (observations and rewards), saved with the model; or
                               # its arguments, e.g. {norm_obs: true, norm_reward: false, clip_obs: 5.0}
       n_timesteps: 2000000
-      vec_env: humanoid.walk.batched_env:make_batched   # factory(env_id, n_envs, seed); default DummyVecEnv
+      vec_env: humanoid.walk.batched_env:make_batched   # factory(env_id, n_envs, seed, **env_kwargs) -> VecEnv;
+                                                        # default: DummyVecEnv
+      env_kwargs: {reward: {forward_velocity: 5.0}}     # keywords of the env (gymnasium.make(env_id, **env_kwargs))
       policy: MlpPolicy       # default MlpPolicy
       learning_rate: 3.0e-4   # ... and any other keyword of stable_baselines3.PPO
       policy_kwargs: {net_arch: [128, 128], activation_fn: ReLU}   # activation_fn: a torch.nn class
@@ -28,7 +30,7 @@ from typing import Any
 from sim2real_common.config_files import load_yaml, resolve_config
 from sim2real_common.errors import ConfigError, did_you_mean
 
-OWN_KEYS = ("n_envs", "normalize", "n_timesteps", "vec_env", "policy")
+OWN_KEYS = ("n_envs", "normalize", "n_timesteps", "vec_env", "policy", "env_kwargs")
 SET_BY_COMMAND = {"env": "the env id", "seed": "--seed", "device": "--device", "verbose": "the command",
                   "tensorboard_log": "the command (<output>/tensorboard)", "_init_setup_model": "the command"}
 CLASS_KEYWORDS = {"activation_fn": "torch.nn", "optimizer_class": "torch.optim"}  # policy_kwargs: class by name
@@ -44,13 +46,15 @@ class Preset:
     n_timesteps: int = 1_000_000
     vec_env: str = ""
     policy: str = "MlpPolicy"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # the env's keywords, for training, test and layout
     ppo: dict[str, Any] = field(default_factory=dict)  # keywords of stable_baselines3.PPO, as written
 
     def settings(self) -> dict[str, Any]:
         """The preset as its file spells it (``parse_preset`` reads it back to an equal Preset)."""
         own = {"n_envs": self.n_envs, "normalize": self.normalize, "n_timesteps": self.n_timesteps,
                "policy": self.policy}
-        return {**own, **({"vec_env": self.vec_env} if self.vec_env else {}), **self.ppo}
+        return {**own, **({"vec_env": self.vec_env} if self.vec_env else {}),
+                **({"env_kwargs": self.env_kwargs} if self.env_kwargs else {}), **self.ppo}
 
     def ppo_arguments(self) -> dict[str, Any]:
         """``PPO(policy, env, **ppo_arguments())``: the keywords with policy_kwargs' class names resolved."""
@@ -112,6 +116,7 @@ def parse_preset(raw: Any, *, name: str, source: str) -> Preset:
         "normalize": _normalize(where, f"{name}.normalize", raw.get("normalize", False)),
         "vec_env": _factory(where, f"{name}.vec_env", raw.get("vec_env") or ""),
         "policy": _policy(where, f"{name}.policy", policy),
+        "env_kwargs": _mapping(where, f"{name}.env_kwargs", raw.get("env_kwargs") or {}),
     }
     ppo = {k: v for k, v in raw.items() if k not in OWN_KEYS}
     if ppo.get("policy_kwargs") is not None:
@@ -168,10 +173,16 @@ def _normalize(where: str, key: str, value: Any) -> bool | dict[str, Any]:
     return dict(value)
 
 
+def _mapping(where: str, key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(where, key, f"expected a mapping of the env's keywords, found {value!r}")
+    return dict(value)
+
+
 def _factory(where: str, key: str, value: Any) -> str:
     if value and (not isinstance(value, str) or ":" not in value):
-        raise ConfigError(where, key, f"expected \"module:factory\" (factory(env_id, n_envs, seed) -> VecEnv), "
-                                      f"found {value!r}")
+        raise ConfigError(where, key, "expected \"module:factory\" (factory(env_id, n_envs, seed, **env_kwargs) "
+                                      f"-> VecEnv), found {value!r}")
     return value
 
 

@@ -17,12 +17,12 @@ import yaml
 from sim2real_trainer.rl.run_files import RunFiles
 
 
-def env_layout(env_id: str) -> tuple[dict[str, Any] | None, str]:
-    """(the SB3 layout of a model trained on ``env_id``, '') or (None, why there is none)."""
+def env_layout(env_id: str, env_kwargs: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, str]:
+    """(the SB3 layout of a model trained on ``env_id`` made with ``env_kwargs``, '') or (None, why there is none)."""
     import gymnasium
     import numpy as np
 
-    env = gymnasium.make(env_id)
+    env = gymnasium.make(env_id, **(env_kwargs or {}))
     try:
         own = getattr(env.unwrapped, "policy_layout", None)
         if own is not None:

@@ -14,9 +14,10 @@ from sim2real_trainer.errors import TrainerError
 from sim2real_trainer.rl.run_files import vecnormalize_beside
 
 
-def run_episodes(env_id: str, model_path: Path, episodes: int, seed: int = 0,
-                 video: Path | None = None) -> Iterator[tuple[float, int]]:
-    """(return, length) of each episode as it ends; ``video``: every frame of every episode in one MP4."""
+def run_episodes(env_id: str, model_path: Path, episodes: int, seed: int = 0, video: Path | None = None,
+                 env_kwargs: dict | None = None) -> Iterator[tuple[float, int]]:
+    """(return, length) of each episode as it ends, on ``gymnasium.make(env_id, **env_kwargs)``;
+    ``video``: every frame of every episode in one MP4."""
     os.environ.setdefault("MUJOCO_GL", "egl")  # before any MuJoCo env imports mujoco
     import gymnasium
     from stable_baselines3 import PPO
@@ -34,9 +35,9 @@ def run_episodes(env_id: str, model_path: Path, episodes: int, seed: int = 0,
     stats = vecnormalize_beside(model_path)
     normalizer = None
     if stats is not None:
-        normalizer = VecNormalize.load(str(stats), make_vec_env(env_id, n_envs=1))
+        normalizer = VecNormalize.load(str(stats), make_vec_env(env_id, n_envs=1, env_kwargs=env_kwargs))
         normalizer.training, normalizer.norm_reward = False, False
-    env = gymnasium.make(env_id, render_mode="rgb_array" if video else None)
+    env = gymnasium.make(env_id, render_mode="rgb_array" if video else None, **(env_kwargs or {}))
     try:
         if video:
             _check_renders(env, env_id)

@@ -145,7 +145,7 @@ def _learn(run: RlRun, *, start: int) -> Path:
     eval_env = make_envs(run.env_id, replace(preset, n_envs=1, normalize=preset.normalize or normalized),
                          run.seed + 10_000, training=False)
     try:
-        layout, why = env_layout(run.env_id)
+        layout, why = env_layout(run.env_id, preset.env_kwargs)
         if layout is None:
             print(f"no model.yaml: {why}; serve the model with a layout of your own (sb3_layout.py)")
         else:

@@ -20,13 +20,14 @@ def make_envs(env_id: str, preset: Preset, seed: int, *, resume_stats: Path | No
     if monitor_dir is not None:
         monitor_dir.mkdir(parents=True, exist_ok=True)
     if preset.vec_env:
-        venv = load_object(preset.vec_env)(env_id, preset.n_envs, seed)
+        venv = load_object(preset.vec_env)(env_id, preset.n_envs, seed, **preset.env_kwargs)
         if not isinstance(venv, VecEnv):
             raise TrainerError(f"{preset.source}: {preset.name}.vec_env: {preset.vec_env} returned "
                                f"{type(venv).__name__}, expected a stable_baselines3 VecEnv")
         venv = VecMonitor(venv, filename=str(monitor_dir / "vec") if monitor_dir is not None else None)
     else:
         venv = make_vec_env(env_id, n_envs=preset.n_envs, seed=seed, vec_env_cls=DummyVecEnv,
+                            env_kwargs=preset.env_kwargs,
                             monitor_dir=str(monitor_dir) if monitor_dir is not None else None)
     if resume_stats is not None:
         venv = VecNormalize.load(str(resume_stats), venv)

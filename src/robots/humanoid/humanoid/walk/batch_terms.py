@@ -13,7 +13,6 @@ from humanoid.walk.walk_config import FallConfig, RewardConfig
 
 TORSO_JOINT = "root"
 FOOT_TOUCH = ("left_foot_touch", "right_foot_touch")  # MJCF touch sensors under the soles
-IMU_SENSORS = ("imu_quat", "imu_gyro", "imu_accel")  # deployable: the readings the robot config declares
 TOUCH_THRESHOLD = 1e-3  # N
 
 
@@ -24,10 +23,11 @@ class WalkLayout:
     base_qpos: int  # free joint: x y z, then quaternion w x y z
     base_qvel: int  # free joint: linear velocity (world), then angular velocity (local)
     touch: np.ndarray  # sensordata index of each foot's touch sensor (left, right)
-    imu: np.ndarray  # sensordata indices of the IMU readings, concatenated
+    imu: np.ndarray  # sensordata indices of the IMU readings, concatenated (empty: the robot has no IMU)
 
     @classmethod
-    def of(cls, model: mujoco.MjModel, imu_sensors: tuple[str, ...] = IMU_SENSORS) -> WalkLayout:
+    def of(cls, model: mujoco.MjModel, imu_sensors: tuple[str, ...]) -> WalkLayout:
+        """``imu_sensors``: the MJCF sensors of the readings the robot config's IMU declares."""
         joints = [model.actuator(i).trnid[0] for i in range(model.nu)]
         root = model.joint(TORSO_JOINT)
 
@@ -38,7 +38,7 @@ class WalkLayout:
         return cls(joint_qpos=model.jnt_qposadr[joints].copy(), joint_qvel=model.jnt_dofadr[joints].copy(),
                    base_qpos=int(root.qposadr[0]), base_qvel=int(root.dofadr[0]),
                    touch=np.array([sensor_indices(n)[0] for n in FOOT_TOUCH]),
-                   imu=np.array([i for n in imu_sensors for i in sensor_indices(n)]))
+                   imu=np.array([i for n in imu_sensors for i in sensor_indices(n)], dtype=int))
 
 
 def foot_contacts(layout: WalkLayout, sensordata: np.ndarray) -> np.ndarray:

@@ -114,10 +114,11 @@ class BatchedWalkEnv(VecEnv):
         return [False for _ in self._get_indices(indices)]
 
 
-def make_batched(env_id: str, n_envs: int, seed: int | None = None) -> BatchedWalkEnv:
-    """``vec_env`` factory for the trainer: the batched VecEnv of a registered walking env id."""
+def make_batched(env_id: str, n_envs: int, seed: int | None = None, **env_kwargs: Any) -> BatchedWalkEnv:
+    """``vec_env`` factory for the trainer: the batched VecEnv of a registered walking env id,
+    ``env_kwargs`` (the preset's) over the id's settings."""
     from humanoid.walk.gym_env import ENV_SETTINGS
 
     if env_id not in ENV_SETTINGS:
         raise ValueError(f"{env_id}: not a humanoid walking env; those are {', '.join(ENV_SETTINGS)}")
-    return BatchedWalkEnv(n_envs, seed=seed, **ENV_SETTINGS[env_id])
+    return BatchedWalkEnv(n_envs, seed=seed, **{**ENV_SETTINGS[env_id], **env_kwargs})

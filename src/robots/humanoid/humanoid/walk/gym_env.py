@@ -36,7 +36,8 @@ class WalkEnv(gym.Env):
         self.period = 1.0 / self.robot.control_hz
         self.substeps = max(1, round(self.period / self.model.opt.timestep))
         self.max_ticks = round(self.config.episode_s * self.robot.control_hz)
-        self.layout = terms.WalkLayout.of(self.model)
+        imu = tuple(self.robot.imu.sensors().values()) if self.robot.imu else ()
+        self.layout = terms.WalkLayout.of(self.model, imu)
         names = self.robot.joint_names
         driven = self.robot.groups["legs"] if self.config.legs_only else names
         self.driven = np.array([names.index(n) for n in driven])
@@ -101,13 +102,14 @@ class WalkEnv(gym.Env):
         if self.config.observation != "deployable":
             raise ValueError("only the deployable observation can be served on the robot: the notebook one "
                              "reads joint velocities, torso velocity and foot contacts it does not measure")
+        imu = [{"feature": "observation.imu", "dims": len(self.layout.imu)}] if len(self.layout.imu) else []
         return {
             "algorithm": "PPO",
             "control_hz": self.robot.control_hz,
             "observation": [{"feature": "observation.state", "dims": len(self.home_pose)},
                             {"feature": "policy.last_action", "dims": len(self.driven)},
                             {"feature": "policy.gait_clock", "dims": 2, "hz": self.config.gait_hz},
-                            {"feature": "observation.imu", "dims": len(self.layout.imu)}],
+                            *imu],
             "action": {"mode": "velocity", "joints": self.driven.tolist(),
                        "scale": self.top_speed[self.driven].tolist(), "n_joints": len(self.home_pose)},
         }

@@ -5,7 +5,9 @@ Outcomes: ``upright`` (the episode ran its length without a fall: the success, s
 success rate is the fall-free rate) and ``fell`` (torso below ``fall_height`` or tilted more than
 ``fall_tilt_deg``; the episode ends there). Per episode: ``distance_m`` (torso displacement along
 +x), ``fell``, ``upright_s``, ``speed_m_s`` and ``foot_switches`` (changes of the single foot on the
-ground, left-only <-> right-only: steps, not shuffles with both feet down).
+ground, left-only <-> right-only: steps, not shuffles with both feet down). Falls and foot contacts
+are judged by the walking env's own functions (batch_terms.py) on the same state, so training and
+evaluation count alike.
 
 The commanded speeds reach the actuators through the same servo model as in training
 (``actuate``; servos.py, drawn per episode from the seed with the ranges of config/walk/walk.yaml),
@@ -20,13 +22,14 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from humanoid.walk import batch_terms as terms
 from humanoid.walk.servos import ServoBank
-from humanoid.walk.walk_config import load_walk_config
+from humanoid.walk.walk_config import FallConfig, load_walk_config
 from sim2real_sim.evaluation import wilson_interval
 from sim2real_sim.task import EpisodeStatus
 
 UPRIGHT, FELL = "upright", "fell"
-TORSO, FEET = "torso", ("left_foot", "right_foot")  # MJCF names: the free body, the foot geoms
+TORSO = "torso"  # MJCF name of the free body
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,13 @@ class WalkTask:
         config = config or WalkConfig()
         self.config = config if max_steps is None else replace(config, max_steps=max_steps)
         self._model = model
-        self._torso = model.body(TORSO).id
-        self._feet = [model.geom(name).id for name in FEET]
+        self._layout = terms.WalkLayout.of(model, ())
+        self._fall = FallConfig(height_fraction=self.config.fall_height, tilt_deg=self.config.fall_tilt_deg)
         free = model.body(TORSO).jntadr[0]
         self._base_adr = int(model.jnt_qposadr[free])  # x, y, z, then the quaternion
         self._hinges = [j for j in range(model.njnt) if j != free and model.jnt_type[j] == mujoco.mjtJoint.mjJNT_HINGE]
         self._home_height = self._start_x = self._start_time = 0.0
-        self._stance: int | None = None  # index in FEET of the only foot down, None: both or neither
+        self._stance = np.full(1, -1)  # the last single stance foot (0 left, 1 right, -1 none yet)
         self._status = WalkStatus()
         self._servos = ServoBank(load_walk_config().servos, 1, model.nu, model.actuator_ctrlrange[:, 1])
 
@@ -86,19 +89,18 @@ class WalkTask:
 
     def reset_monitor(self, episode: int, seed: int | None) -> WalkStatus:
         self._status = WalkStatus(episode=episode, seed=seed)
-        self._stance = None
+        self._stance = np.full(1, -1)
         return self._status
 
     def update_monitor(self, data: mujoco.MjData) -> WalkStatus:
         s, c = self._status, self.config
-        position = data.xpos[self._torso]
         s.steps += 1
         elapsed = float(data.time - self._start_time)
-        s.distance_m = float(position[0] - self._start_x)
-        up_z = float(data.xmat[self._torso][8])  # z component of the torso's z-axis
-        fallen = position[2] < c.fall_height * self._home_height or up_z < np.cos(np.deg2rad(c.fall_tilt_deg))
-        self._count_steps(data)
-        if fallen:
+        s.distance_m = float(data.qpos[self._base_adr] - self._start_x)
+        switched, self._stance = terms.stance_switches(terms.foot_contacts(self._layout, data.sensordata[None]),
+                                                       self._stance)
+        s.foot_switches += int(switched[0])
+        if terms.fallen(self._fall, self._layout, data.qpos[None], self._home_height)[0]:
             s.done, s.outcome, s.fell = True, FELL, True
         elif s.steps >= c.max_steps:
             s.done, s.outcome = True, UPRIGHT
@@ -106,18 +108,9 @@ class WalkTask:
         s.speed_m_s = s.distance_m / elapsed if elapsed > 0 else 0.0
         return s
 
-    def _count_steps(self, data: mujoco.MjData) -> None:
-        touching = np.concatenate([data.contact.geom1[: data.ncon], data.contact.geom2[: data.ncon]])
-        down = [bool(np.isin(foot, touching)) for foot in self._feet]
-        stance = down.index(True) if down.count(True) == 1 else None
-        if stance is not None:
-            if self._stance is not None and stance != self._stance:
-                self._status.foot_switches += 1
-            self._stance = stance
-
     def environment_state(self, data: mujoco.MjData) -> np.ndarray:
         """Torso xyz and quaternion wxyz (privileged: the real robot has no position sensor)."""
-        return np.concatenate([data.xpos[self._torso], data.xquat[self._torso]])
+        return data.qpos[self._base_adr: self._base_adr + 7].copy()
 
     @staticmethod
     def report_metrics(episodes: list[dict[str, Any]]) -> dict[str, Any]:
