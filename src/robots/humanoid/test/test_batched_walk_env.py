@@ -8,7 +8,8 @@ from humanoid.walk.batched_env import BatchedWalkEnv, make_batched
 from humanoid.walk.gym_env import WalkEnv
 
 FIXED = dict(observation="deployable", legs_only=True, joint_noise=0.0,
-             servos=dict(deadband=[0.1, 0.1], gain=[1.0, 1.0], latency_ticks=[1, 1]))
+             servos=dict(deadband=[0.1, 0.1], gain=[1.0, 1.0], latency_ticks=[1, 1]),
+             reward=dict(forward_tracking=1.0, feet_phase=0.5, pose=2.0, action_rate=0.1))  # every term weighted
 
 
 def test_each_env_of_the_batch_runs_the_single_envs_episode():

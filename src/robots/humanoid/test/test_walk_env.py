@@ -67,6 +67,37 @@ def test_the_reward_is_the_sum_of_its_terms_while_flailing(settings):
             break
 
 
+def test_the_shaping_terms_are_off_in_the_notebooks_reward():
+    env = WalkEnv()
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert [info[f"reward_{name}"] for name in ("forward_tracking", "feet_phase", "pose", "action_rate")] == [0.0] * 4
+
+
+def test_each_shaping_term_pays_what_it_says():
+    from humanoid.walk import batch_terms as terms
+    from humanoid.walk.walk_config import RewardConfig
+
+    env = WalkEnv(legs_only=True)
+    env.reset(seed=0)
+    layout, home = env.layout, env.home_pose
+    qpos, qvel = np.tile(env.data.qpos, (4, 1)), np.zeros((4, env.model.nv))
+    qpos[:, layout.joint_qpos] = home
+    qpos[3, layout.joint_qpos[6]] += 0.2  # env 3: right knee off home
+    qvel[:, layout.base_qvel] = [0.15, 0.0, 0.15, 0.15]  # forward speed: at the target, standing
+    contacts = np.array([[False, True], [False, True], [True, False], [True, True]])  # (left, right) down
+    clock = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]])  # sin >= 0: right stance, left swing
+    action = np.zeros((4, 10))
+    action[2] = 1.0
+    tick = terms.Tick(contacts, np.zeros(4, bool), clock, action, np.zeros((4, 10)), home)
+    cfg = RewardConfig(forward_tracking=1.0, feet_phase=1.0, pose=1.0, action_rate=1.0)
+    parts = terms.reward_terms(cfg, layout, qpos, qvel, tick)
+    assert parts["forward_tracking"] == pytest.approx([1.0, np.exp(-(0.15 / 0.1) ** 2), 1.0, 1.0])
+    assert parts["feet_phase"].tolist() == [1.0, 1.0, 0.0, 0.0]  # env 2: wrong foot down; env 3: both down
+    assert parts["pose"] == pytest.approx([0.0, 0.0, 0.0, -0.04 / 17])
+    assert parts["action_rate"] == pytest.approx([0.0, 0.0, -1.0, 0.0])
+
+
 def test_standing_still_truncates_at_the_episode_length():
     env = WalkEnv(episode_s=2.0)  # 25 ticks (stopped servos creep: half the seeds fall within 20 s)
     env.reset(seed=4)

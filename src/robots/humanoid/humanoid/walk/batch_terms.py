@@ -60,17 +60,37 @@ def gait_clock(ticks: np.ndarray, period: float, hz: float) -> np.ndarray:
     return np.stack([np.sin(phase), np.cos(phase)], axis=1)
 
 
+@dataclass(frozen=True)
+class Tick:
+    """What one control tick leaves for the reward, per env (leading axis n_envs)."""
+
+    contacts: np.ndarray  # (n, 2) left, right foot down
+    switched: np.ndarray  # (n,) the single stance foot changed
+    clock: np.ndarray  # (n, 2) gait clock sin, cos at this tick
+    action: np.ndarray  # (n, driven) this tick's action, in [-1, 1]
+    last_action: np.ndarray  # (n, driven) the one before
+    home: np.ndarray  # (joints,) home pose
+
+
 def reward_terms(cfg: RewardConfig, layout: WalkLayout, qpos: np.ndarray, qvel: np.ndarray,
-                 contacts: np.ndarray, switched: np.ndarray) -> dict[str, np.ndarray]:
+                 tick: Tick) -> dict[str, np.ndarray]:
     w = qpos[:, layout.base_qpos + 3]
     vx = qvel[:, layout.base_qvel]
     z = qpos[:, layout.base_qpos + 2]
+    contacts, switched = tick.contacts, tick.switched
+    stance = (tick.clock[:, 0] >= 0).astype(int)  # first half of the cycle: right foot down, left swings
+    rows = np.arange(len(stance))
+    in_phase = contacts[rows, stance] & ~contacts[rows, 1 - stance]
     return {
         "upright": cfg.upright * w**2,
         "forward_velocity": cfg.forward_velocity * np.clip(vx, 0.0, cfg.max_forward_velocity),
         "height": cfg.height * np.clip(1.0 - np.abs(z - cfg.target_height), 0.0, 1.0),
         "foot_switch": cfg.foot_switch * switched,
         "ground_contact": cfg.ground_contact * contacts.any(axis=1),
+        "forward_tracking": cfg.forward_tracking * np.exp(-(((vx - cfg.target_velocity) / cfg.tracking_sigma) ** 2)),
+        "feet_phase": cfg.feet_phase * in_phase,
+        "pose": -cfg.pose * np.mean((qpos[:, layout.joint_qpos] - tick.home) ** 2, axis=1),
+        "action_rate": -cfg.action_rate * np.mean((tick.action - tick.last_action) ** 2, axis=1),
     }
 
 

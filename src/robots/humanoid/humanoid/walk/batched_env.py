@@ -69,11 +69,13 @@ class BatchedWalkEnv(VecEnv):
         self.ctrl[:] = self.servos.actuate(commanded)
         self.batch.step(nstep=spec.substeps)
         self.estimate = np.clip(self.estimate + commanded * spec.period, spec.robot.lower, spec.robot.upper)
-        self.last_action, self.ticks = self._actions.copy(), self.ticks + 1
         qpos, qvel, sensors = self.qpos, self.qvel, self.sensordata
         contacts = terms.foot_contacts(layout, sensors)
         switched, self.stance = terms.stance_switches(contacts, self.stance)
-        parts = terms.reward_terms(self.cfg.reward, layout, qpos, qvel, contacts, switched)
+        clock = terms.gait_clock(self.ticks, spec.period, self.cfg.gait_hz)  # the phase the actions saw
+        tick = terms.Tick(contacts, switched, clock, self._actions, self.last_action, spec.home_pose)
+        parts = terms.reward_terms(self.cfg.reward, layout, qpos, qvel, tick)
+        self.last_action, self.ticks = self._actions.copy(), self.ticks + 1
         rewards = sum(parts.values()).astype(np.float32)
         terminated = terms.fallen(self.cfg.fall, layout, qpos, self.home_height)
         truncated = ~terminated & (self.ticks >= spec.max_ticks)

@@ -77,11 +77,13 @@ class WalkEnv(gym.Env):
         self.data.ctrl[:] = self.servos.actuate(commanded)[0]
         mujoco.mj_step(self.model, self.data, nstep=self.substeps)
         self.estimate = np.clip(self.estimate + commanded * self.period, self.robot.lower, self.robot.upper)
-        self.last_action, self.ticks = action, self.ticks + 1
         qpos, qvel, sensors = self.data.qpos[None], self.data.qvel[None], self.data.sensordata[None]
         contacts = terms.foot_contacts(self.layout, sensors)
         switched, self.stance = terms.stance_switches(contacts, self.stance)
-        parts = terms.reward_terms(self.config.reward, self.layout, qpos, qvel, contacts, switched)
+        clock = terms.gait_clock(self.ticks, self.period, self.config.gait_hz)  # the phase the action saw
+        tick = terms.Tick(contacts, switched, clock, action, self.last_action, self.home_pose)
+        parts = terms.reward_terms(self.config.reward, self.layout, qpos, qvel, tick)
+        self.last_action, self.ticks = action, self.ticks + 1
         fell = bool(terms.fallen(self.config.fall, self.layout, qpos, self.home_height)[0])
         info = {f"reward_{name}": float(value[0]) for name, value in parts.items()}
         info["x"] = float(qpos[0, self.layout.base_qpos])

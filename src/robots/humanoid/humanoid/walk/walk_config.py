@@ -18,6 +18,8 @@ DEFAULT_FILE = "walk/walk.yaml"
 
 @dataclass(frozen=True)
 class RewardConfig:
+    """The notebook's v7 terms (the defaults), and shaping terms that are off unless weighted."""
+
     upright: float = 2.0
     forward_velocity: float = 0.5
     max_forward_velocity: float = 1.0
@@ -25,6 +27,12 @@ class RewardConfig:
     target_height: float = 0.305
     foot_switch: float = 8.0
     ground_contact: float = 0.3
+    forward_tracking: float = 0.0  # x exp(-((vx - target_velocity) / tracking_sigma)^2): standing earns ~0
+    target_velocity: float = 0.15  # m/s
+    tracking_sigma: float = 0.1  # m/s
+    feet_phase: float = 0.0  # while the gait clock's stance foot is down and its swing foot is up
+    pose: float = 0.0  # x -mean((q - home)^2) over the joints (rad^2)
+    action_rate: float = 0.0  # x -mean((a - last a)^2)
 
 
 @dataclass(frozen=True)
