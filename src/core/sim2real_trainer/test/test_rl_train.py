@@ -77,6 +77,7 @@ def test_the_run_folder_has_every_file(run, presets):
     steps, returns = training_episodes(files)
     assert len(returns) == 2 and list(steps) == [400, 400]  # one 200-step episode per env
     assert np.load(files.evaluations)["timesteps"].tolist() == [256, 512]
+    assert list(files.tensorboard.glob("PPO_*/events.out.tfevents.*"))  # tensorboard is in the lock file
 
 
 def test_the_policy_nodes_loader_serves_the_run_with_its_statistics(run):
