@@ -28,11 +28,12 @@ setup(
     zip_safe=True,
     maintainer="sim2real workspace maintainers",
     maintainer_email="maintainers@so101-ws.dev",
-    description="The 17-servo humanoid: MuJoCo model, robot config and contracts, the walking task.",
+    description="The 17-servo humanoid: MuJoCo model, robot config and contracts, the walking task, the LSC-24 hardware node.",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
     entry_points={
         "sim2real.robots": ["humanoid = humanoid.registration:robot"],
+        "console_scripts": ["board_node = humanoid.hardware.node:main"],
         "sim2real.envs": [  # config/walk/walk.yaml; observation sets: humanoid/walk/batch_terms.py
             "HumanoidWalk-v0 = humanoid.walk.gym_env:full_body_notebook",  # the lab notebook's observation
             "HumanoidWalkDeploy-v0 = humanoid.walk.gym_env:full_body_deployable",  # what the robot provides

@@ -45,6 +45,11 @@ def shutdown_requested() -> bool:
     return not rclpy.ok()
 
 
+def shutdown_reason() -> str:
+    """Why the node is ending, for its last log line: the first signal's name, else 'shutdown'."""
+    return signal.Signals(_received[0]).name if _received else "shutdown"
+
+
 def _note_signal(signum: int, _frame: object) -> None:
     """Python-level handler of SIGINT/SIGTERM: note the signal, never raise. Installed before
     rclpy.init, so rclpy's handler (shut the context down) chains to it; after the first signal

@@ -141,6 +141,18 @@ class Lsc24Board:
         reply = self._request(encode_get_battery_voltage(), BatteryVoltage, "no battery-voltage reply", timeout)
         return reply.millivolts
 
+    def request_battery(self) -> None:
+        """Ask for the supply voltage without waiting (a control loop cannot wait a frame's wire
+        time); the reply shows in ``last_battery``."""
+        self._send(encode_get_battery_voltage())
+
+    @property
+    def last_battery(self) -> tuple[int, int | None]:
+        """(battery replies received so far, the last one's millivolts or None before any)."""
+        with self._cond:
+            count, message = self._replies.get(BatteryVoltage, (0, None))
+            return count, message.millivolts if message is not None else None
+
     def read_positions(self, channels: Iterable[int], timeout: float = DEFAULT_TIMEOUT_S) -> dict[int, int]:
         """CMD_MULT_SERVO_POS_READ: on a PWM board at best the last commanded pulses (UNVERIFIED; some
         boards do not implement it, which ends in ``BoardTimeoutError``)."""

@@ -177,3 +177,14 @@ def test_small_frames_split_a_large_move(calibration):
         board.flush(timeout=DEADLINE_S)
     assert transport.writes == [encode_servo_move({c: 1500 + c for c in range(19)}, 0),
                                 encode_servo_move({c: 1500 + c for c in range(19, 24)}, 0)]
+
+
+def test_a_battery_request_without_waiting_lands_in_last_battery(pty, emulator, calibration):
+    board = open_board(str(pty.link), calibration)
+    try:
+        assert board.last_battery == (0, None)
+        emulator.set_battery_mv(6900)
+        board.request_battery()
+        assert wait_until(lambda: board.last_battery[0] == 1, "the battery reply") and board.last_battery[1] == 6900
+    finally:
+        board.close()
