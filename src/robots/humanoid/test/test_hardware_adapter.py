@@ -33,8 +33,9 @@ def rig(tmp_path):
         channels = ChannelMap.load(robot_file, robot.joint_names)
         board = HumanoidBoard(BoardConfig(link=f"serial:{pty.link}", calibration_file=str(CALIBRATION),
                                           battery_period_s=0.1), robot, channels)
-        loop = RobotLoop(board, LoopConfig(control_hz=robot.control_hz, watchdog_timeout_s=0.5, reconnect_period_s=0.1,
-                                           device_report="board", command="velocity"), JointEstimate(robot, robot.estimated_joints))
+        config = LoopConfig(control_hz=robot.control_hz, watchdog_timeout_s=0.5, reconnect_period_s=0.1,
+                            device_report="board", command="velocity")
+        loop = RobotLoop(board, config, JointEstimate(robot, robot.estimated_joints))
         yield loop, emulator, pty, channels
         loop.close()
 
@@ -100,7 +101,8 @@ def test_a_low_battery_stops_and_releases_every_servo_for_good(rig):
 
 def test_a_lost_link_is_reported_and_the_servos_stopped_on_reconnect(rig):
     loop, emulator, pty, channels = rig
-    run_until(loop, lambda: targets(emulator, channels)["right_knee"] not in (None, 1500), "moving", {"right_knee": 1.0})
+    moving = {"right_knee": 1.0}
+    run_until(loop, lambda: targets(emulator, channels)["right_knee"] not in (None, 1500), "moving", moving)
     pty.unplug()
     run_until(loop, lambda: not loop.connected, "the link lost", {"right_knee": 1.0})
     device = next(r for r in loop.reports(time.monotonic()) if r.name == "board")

@@ -33,8 +33,9 @@ class HumanoidBoardNode(HardwareNode):
         })
         robot_file = resolve_config(p["robot_config"] or "humanoid.yaml")
         robot = load_robot_config(robot_file)
+        calibration = p["calibration_file"] or str(data_dir("config") / "lsc24_calibration.yaml")
         config = BoardConfig(link=p["link"], battery_min_v=p["battery_min_v"], battery_period_s=p["battery_period_s"],
-                             calibration_file=p["calibration_file"] or str(data_dir("config") / "lsc24_calibration.yaml"))
+                             calibration_file=calibration)
         loop_config = self.loop_parameters(robot.control_hz, device_report="board", command=robot.command)
         self.board = HumanoidBoard(config, robot, ChannelMap.load(robot_file, robot.joint_names))
         self.start(self.board, loop_config, hardware_id=config.link,
