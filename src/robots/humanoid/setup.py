@@ -33,6 +33,7 @@ setup(
     extras_require={"test": ["pytest"]},
     entry_points={
         "sim2real.robots": ["humanoid = humanoid.registration:robot"],
+        "sim2real.emulators": ["humanoid = humanoid.hardware.emulate:add_emulator"],  # the LSC-24 driving the model
         "console_scripts": ["board_node = humanoid.hardware.node:main"],
         "sim2real.envs": [  # config/walk/walk.yaml; observation sets: humanoid/walk/batch_terms.py
             "HumanoidWalk-v0 = humanoid.walk.gym_env:full_body_notebook",  # the lab notebook's observation
